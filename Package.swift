@@ -1,0 +1,59 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "fedns",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "fedns", targets: ["fedns"]),
+        .library(name: "NameExpansion", targets: ["NameExpansion"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CLDNS", pkgConfig: "ldns", providers: [.apt(["libldns-dev"])]),
+        .target(name: "NameExpansion"),
+        .target(name: "DNSWire", dependencies: ["CLDNS", "NameExpansion"]),
+        .target(name: "ClusterState", dependencies: [
+            "NameExpansion",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "Resolver", dependencies: [
+            "DNSWire", "ClusterState", "NameExpansion",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+        ]),
+        .target(name: "Server", dependencies: [
+            "Resolver", "DNSWire", "ClusterState", "NameExpansion",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        .target(name: "Conformance", dependencies: ["Resolver", "DNSWire", "ClusterState"]),
+        .executableTarget(name: "fedns", dependencies: [
+            "Server", "Resolver", "ClusterState", "DNSWire", "NameExpansion", "Conformance",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "NameExpansionTests", dependencies: ["NameExpansion"]),
+        .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"]),
+        .testTarget(name: "ClusterStateTests", dependencies: ["ClusterState"]),
+        .testTarget(name: "ResolverTests", dependencies: ["Resolver", "DNSWire", "ClusterState", "NameExpansion"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "Resolver", "DNSWire", "ClusterState"]),
+    ]
+)

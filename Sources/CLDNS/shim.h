@@ -1,0 +1,4 @@
+#ifndef FEDNS_CLDNS_SHIM_H
+#define FEDNS_CLDNS_SHIM_H
+#include <ldns/ldns.h>
+#endif

@@ -1,0 +1,166 @@
+import NameExpansion
+
+/// A Service's identity: namespace and name, lower-cased.
+public struct ServiceKey: Hashable, Sendable, CustomStringConvertible {
+    public var namespace: String
+    public var name: String
+    public init(namespace: String, name: String) {
+        self.namespace = namespace.asciiLowercased; self.name = name.asciiLowercased
+    }
+    public var description: String { "\(namespace)/\(name)" }
+}
+
+/// A named port of a Service or an EndpointSlice.
+public struct PortSpec: Hashable, Sendable {
+    /// The port's name, lower-cased; nil or empty when unnamed (no SRV record).
+    public var name: String?
+    /// `tcp`, `udp` or `sctp`, lower-cased.
+    public var proto: String
+    public var port: Int
+    public init(name: String?, proto: String, port: Int) {
+        self.name = name?.asciiLowercased; self.proto = proto.asciiLowercased; self.port = port
+    }
+}
+
+/// The slim form of a v1 Service that DNS needs.
+public struct Service: Hashable, Sendable {
+    public enum Kind: Hashable, Sendable {
+        /// `spec.clusterIPs` (dual-stack: one per family)
+        case clusterIP([String])
+        /// `clusterIP: None`
+        case headless
+        /// `type: ExternalName`
+        case externalName(DomainName)
+    }
+    public var key: ServiceKey
+    public var kind: Kind
+    public var ports: [PortSpec]
+    public var publishNotReadyAddresses: Bool
+    public init(key: ServiceKey, kind: Kind, ports: [PortSpec], publishNotReadyAddresses: Bool = false) {
+        self.key = key; self.kind = kind; self.ports = ports; self.publishNotReadyAddresses = publishNotReadyAddresses
+    }
+}
+
+/// One endpoint of an EndpointSlice.
+public struct Endpoint: Hashable, Sendable {
+    public var addresses: [String]
+    /// `hostname`, lower-cased, when set.
+    public var hostname: String?
+    /// `conditions.ready`: nil when absent (which counts as ready).
+    public var ready: Bool?
+    public var nodeName: String?
+    public init(addresses: [String], hostname: String? = nil, ready: Bool? = true, nodeName: String? = nil) {
+        self.addresses = addresses; self.hostname = hostname?.asciiLowercased; self.ready = ready; self.nodeName = nodeName
+    }
+}
+
+/// The slim form of a discovery.k8s.io/v1 EndpointSlice.
+public struct EndpointSlice: Hashable, Sendable {
+    public var name: String
+    /// From the `kubernetes.io/service-name` label.
+    public var service: ServiceKey
+    /// `IPv4`, `IPv6` or `FQDN`.
+    public var addressType: String
+    public var endpoints: [Endpoint]
+    public var ports: [PortSpec]
+    public init(name: String, service: ServiceKey, addressType: String, endpoints: [Endpoint], ports: [PortSpec]) {
+        self.name = name; self.service = service; self.addressType = addressType; self.endpoints = endpoints; self.ports = ports
+    }
+}
+
+/// The slim form of a v1 Pod: for `pods: verified` and the node-local search path.
+public struct Pod: Hashable, Sendable {
+    public var namespace: String
+    public var name: String
+    public var ips: [String]
+    public init(namespace: String, name: String, ips: [String]) {
+        self.namespace = namespace.asciiLowercased; self.name = name; self.ips = ips
+    }
+}
+
+/// The slim form of a v1 Node.
+public struct Node: Hashable, Sendable {
+    public var name: String
+    /// `topology.kubernetes.io/zone`, else `failure-domain.beta.kubernetes.io/zone`, lower-cased.
+    public var zone: String?
+    /// `topology.kubernetes.io/region`, else `failure-domain.beta.kubernetes.io/region`, lower-cased.
+    public var region: String?
+    public init(name: String, zone: String?, region: String?) {
+        self.name = name; self.zone = zone?.asciiLowercased; self.region = region?.asciiLowercased
+    }
+}
+
+/// Everything a source read, before indexing.
+public struct ClusterObjects: Sendable, Equatable {
+    public var services: [Service] = []
+    public var endpointSlices: [EndpointSlice] = []
+    public var namespaces: [String] = []
+    public var nodes: [Node] = []
+    public var pods: [Pod] = []
+    public init(services: [Service] = [], endpointSlices: [EndpointSlice] = [], namespaces: [String] = [],
+                nodes: [Node] = [], pods: [Pod] = []) {
+        self.services = services; self.endpointSlices = endpointSlices; self.namespaces = namespaces
+        self.nodes = nodes; self.pods = pods
+    }
+}
+
+/// A ready endpoint address with the ports it serves.
+public struct ReadyAddress: Hashable, Sendable {
+    public var address: String
+    /// The endpoint's hostname, else nil (then its dashed IP names it).
+    public var hostname: String?
+    public var ports: [PortSpec]
+}
+
+/// An immutable, indexed view of the cluster (DESIGN §6). Swapped whole on every change.
+public final class ClusterSnapshot: Sendable {
+    /// Increases with every installed snapshot; pre-rendered answers are keyed by it.
+    public let generation: UInt64
+    public let services: [ServiceKey: Service]
+    public let slicesByService: [ServiceKey: [EndpointSlice]]
+    /// Namespaces named by Namespace objects or by any Service, lower-cased.
+    public let namespaces: Set<String>
+    public let podsByIP: [String: Pod]
+    /// The own node, when known.
+    public let node: Node?
+
+    public init(generation: UInt64, objects: ClusterObjects, nodeName: String?) {
+        self.generation = generation
+        var services: [ServiceKey: Service] = [:]
+        for s in objects.services { services[s.key] = s }
+        self.services = services
+        self.slicesByService = Dictionary(grouping: objects.endpointSlices, by: \.service)
+        var ns = Set(objects.namespaces.map(\.asciiLowercased))
+        for s in objects.services { ns.insert(s.key.namespace) }
+        self.namespaces = ns
+        var pods: [String: Pod] = [:]
+        for p in objects.pods { for ip in p.ips { pods[ip] = p } }
+        self.podsByIP = pods
+        self.node = nodeName.flatMap { n in objects.nodes.first { $0.name == n } }
+    }
+
+    public func service(_ name: String, namespace: String) -> Service? {
+        services[ServiceKey(namespace: namespace, name: name)]
+    }
+
+    /// The endpoint addresses DNS publishes for `service`: ready (`conditions.ready` true or absent),
+    /// or all when the Service sets `publishNotReadyAddresses`. Deduplicated, in slice order.
+    public func readyAddresses(of service: Service) -> [ReadyAddress] {
+        var out: [ReadyAddress] = []
+        var seen = Set<String>()
+        for slice in slicesByService[service.key] ?? [] where slice.addressType != "FQDN" {
+            for ep in slice.endpoints where service.publishNotReadyAddresses || ep.ready != false {
+                for addr in ep.addresses where seen.insert(addr).inserted {
+                    out.append(ReadyAddress(address: addr, hostname: ep.hostname, ports: slice.ports))
+                }
+            }
+        }
+        return out
+    }
+
+    /// The local shard of a federated service is healthy (DESIGN §2 rule 1).
+    public func isHealthy(_ service: Service) -> Bool {
+        if case .externalName = service.kind { return true }
+        return !readyAddresses(of: service).isEmpty
+    }
+}

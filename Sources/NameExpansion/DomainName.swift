@@ -1,0 +1,162 @@
+/// A domain name as a list of labels. Labels keep the case they arrived with; equality and hashing
+/// are case-insensitive (ASCII only, RFC 4343), so a `DomainName` can key a dictionary directly.
+public struct DomainName: Hashable, Sendable, CustomStringConvertible, Comparable {
+    /// Labels from left to right, without the empty root label.
+    public let labels: [String]
+    /// Lower-cased labels, computed once; the basis of equality and hashing.
+    public let lowercasedLabels: [String]
+
+    public static let root = DomainName(labels: [])
+
+    public init(labels: [String]) {
+        self.labels = labels
+        self.lowercasedLabels = labels.map { $0.asciiLowercased }
+    }
+
+    /// Parses presentation form (`a.b.c` or `a.b.c.`). `\.` and `\DDD` escapes are honoured.
+    public init(_ text: String) throws(NameError) {
+        self.init(labels: try DomainName.splitLabels(text))
+    }
+
+    public var isRoot: Bool { labels.isEmpty }
+    public var labelCount: Int { labels.count }
+
+    /// The name with every label lower-cased.
+    public var lowercased: DomainName { DomainName(labels: lowercasedLabels) }
+
+    /// Presentation form with a trailing dot (`.` for the root).
+    public var description: String {
+        if labels.isEmpty { return "." }
+        return labels.map(DomainName.escape).joined(separator: ".") + "."
+    }
+
+    /// Presentation form without the trailing dot (what a person types).
+    public var relativeDescription: String {
+        labels.map(DomainName.escape).joined(separator: ".")
+    }
+
+    /// True when `self` equals `other` or lies below it.
+    public func isSubdomain(of other: DomainName) -> Bool {
+        guard other.lowercasedLabels.count <= lowercasedLabels.count else { return false }
+        return lowercasedLabels.suffix(other.lowercasedLabels.count).elementsEqual(other.lowercasedLabels)
+    }
+
+    /// The labels of `self` in front of `suffix`, or nil when `self` is not below `suffix`.
+    public func labels(before suffix: DomainName) -> [String]? {
+        guard isSubdomain(of: suffix) else { return nil }
+        return Array(labels.prefix(labels.count - suffix.labels.count))
+    }
+
+    /// `prefix` labels prepended to `self`.
+    public func prepending(_ prefix: [String]) -> DomainName { DomainName(labels: prefix + labels) }
+
+    /// `self` followed by `suffix`.
+    public func appending(_ suffix: DomainName) -> DomainName { DomainName(labels: labels + suffix.labels) }
+
+    /// The name with the first `count` labels removed.
+    public func dropping(first count: Int) -> DomainName { DomainName(labels: Array(labels.dropFirst(count))) }
+
+    /// Length of the uncompressed wire form (RFC 1035: at most 255).
+    public var wireLength: Int { labels.reduce(1) { $0 + 1 + $1.utf8.count } }
+
+    public static func == (lhs: DomainName, rhs: DomainName) -> Bool { lhs.lowercasedLabels == rhs.lowercasedLabels }
+    public func hash(into hasher: inout Hasher) { hasher.combine(lowercasedLabels) }
+
+    /// Canonical DNS order (RFC 4034 §6.1) on the lower-cased labels, right to left.
+    public static func < (lhs: DomainName, rhs: DomainName) -> Bool {
+        let l = lhs.lowercasedLabels.reversed().map { Array($0.utf8) }, r = rhs.lowercasedLabels.reversed().map { Array($0.utf8) }
+        for (a, b) in zip(l, r) where a != b {
+            return a.lexicographicallyPrecedes(b)
+        }
+        return l.count < r.count
+    }
+
+    static func escape(_ label: String) -> String {
+        var out = ""
+        for byte in label.utf8 {
+            switch byte {
+            case UInt8(ascii: "."), UInt8(ascii: "\\"), UInt8(ascii: "\""), UInt8(ascii: "("), UInt8(ascii: ")"),
+                 UInt8(ascii: ";"), UInt8(ascii: "@"), UInt8(ascii: "$"):
+                out.append("\\"); out.append(Character(UnicodeScalar(byte)))
+            case 0x21...0x7E:
+                out.append(Character(UnicodeScalar(byte)))
+            default:
+                out.append("\\" + String(format3: Int(byte)))
+            }
+        }
+        return out
+    }
+
+    static func splitLabels(_ text: String) throws(NameError) -> [String] {
+        if text == "." || text.isEmpty { return [] }
+        var labels: [String] = []
+        var current: [UInt8] = []
+        var bytes = Array(text.utf8)[...]
+        var sawDot = false
+        while let byte = bytes.popFirst() {
+            sawDot = false
+            if byte == UInt8(ascii: "\\") {
+                guard let next = bytes.popFirst() else { throw .badEscape(text) }
+                if (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(next) {
+                    guard bytes.count >= 2, let d2 = bytes.popFirst(), let d3 = bytes.popFirst(),
+                          (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(d2),
+                          (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(d3) else { throw .badEscape(text) }
+                    let value = Int(next - 48) * 100 + Int(d2 - 48) * 10 + Int(d3 - 48)
+                    guard value <= 255 else { throw .badEscape(text) }
+                    current.append(UInt8(value))
+                } else {
+                    current.append(next)
+                }
+            } else if byte == UInt8(ascii: ".") {
+                guard !current.isEmpty else { throw .emptyLabel(text) }
+                guard current.count <= 63 else { throw .labelTooLong(text) }
+                labels.append(String(decoding: current, as: UTF8.self))
+                current.removeAll(keepingCapacity: true)
+                sawDot = true
+            } else {
+                current.append(byte)
+            }
+        }
+        if !current.isEmpty {
+            guard current.count <= 63 else { throw .labelTooLong(text) }
+            labels.append(String(decoding: current, as: UTF8.self))
+        } else if !sawDot {
+            throw .emptyLabel(text)
+        }
+        let name = DomainName(labels: labels)
+        guard name.wireLength <= 255 else { throw .nameTooLong(text) }
+        return labels
+    }
+}
+
+/// Why a name could not be parsed.
+public enum NameError: Error, Equatable, Sendable, CustomStringConvertible {
+    case emptyLabel(String)
+    case labelTooLong(String)
+    case nameTooLong(String)
+    case badEscape(String)
+
+    public var description: String {
+        switch self {
+        case .emptyLabel(let t): return "name '\(t)' has an empty label"
+        case .labelTooLong(let t): return "name '\(t)' has a label longer than 63 octets"
+        case .nameTooLong(let t): return "name '\(t)' is longer than 255 octets"
+        case .badEscape(let t): return "name '\(t)' has a malformed escape"
+        }
+    }
+}
+
+extension String {
+    /// ASCII-only lower-casing (DNS names compare case-insensitively in ASCII only, RFC 4343).
+    public var asciiLowercased: String {
+        var needs = false
+        for b in utf8 where b >= 65 && b <= 90 { needs = true; break }
+        if !needs { return self }
+        return String(decoding: utf8.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }, as: UTF8.self)
+    }
+
+    init(format3 value: Int) {
+        let s = String(value)
+        self = String(repeating: "0", count: 3 - s.count) + s
+    }
+}
