@@ -112,6 +112,13 @@ public struct ReadyAddress: Hashable, Sendable {
     public var ports: [PortSpec]
 }
 
+/// What a reverse name points at: a Service (its ClusterIP) or one of its endpoints.
+public struct ReverseEntry: Hashable, Sendable {
+    public var service: ServiceKey
+    /// The endpoint's hostname or dashed IP; nil for the ClusterIP itself.
+    public var endpointHost: String?
+}
+
 /// An immutable, indexed view of the cluster (DESIGN §6). Swapped whole on every change.
 public final class ClusterSnapshot: Sendable {
     /// Increases with every installed snapshot; pre-rendered answers are keyed by it.
@@ -123,13 +130,16 @@ public final class ClusterSnapshot: Sendable {
     public let podsByIP: [String: Pod]
     /// The own node, when known.
     public let node: Node?
+    /// Canonical IP text → what it names, for PTR: ClusterIPs and published endpoint addresses.
+    public let reverseIndex: [String: [ReverseEntry]]
 
     public init(generation: UInt64, objects: ClusterObjects, nodeName: String?) {
         self.generation = generation
         var services: [ServiceKey: Service] = [:]
         for s in objects.services { services[s.key] = s }
         self.services = services
-        self.slicesByService = Dictionary(grouping: objects.endpointSlices, by: \.service)
+        let slices = Dictionary(grouping: objects.endpointSlices, by: \.service)
+        self.slicesByService = slices
         var ns = Set(objects.namespaces.map(\.asciiLowercased))
         for s in objects.services { ns.insert(s.key.namespace) }
         self.namespaces = ns
@@ -137,6 +147,20 @@ public final class ClusterSnapshot: Sendable {
         for p in objects.pods { for ip in p.ips { pods[ip] = p } }
         self.podsByIP = pods
         self.node = nodeName.flatMap { n in objects.nodes.first { $0.name == n } }
+        var reverse: [String: [ReverseEntry]] = [:]
+        for s in objects.services {
+            if case .clusterIP(let ips) = s.kind {
+                for ip in ips { if let c = IPAddress.canonical(ip) { reverse[c, default: []].append(ReverseEntry(service: s.key, endpointHost: nil)) } }
+            }
+        }
+        for s in objects.services {
+            for r in Self.published(s, slices: slices[s.key] ?? []) {
+                if let c = IPAddress.canonical(r.address) {
+                    reverse[c, default: []].append(ReverseEntry(service: s.key, endpointHost: r.hostname ?? IPAddress.dashed(c)))
+                }
+            }
+        }
+        self.reverseIndex = reverse
     }
 
     public func service(_ name: String, namespace: String) -> Service? {
@@ -146,9 +170,13 @@ public final class ClusterSnapshot: Sendable {
     /// The endpoint addresses DNS publishes for `service`: ready (`conditions.ready` true or absent),
     /// or all when the Service sets `publishNotReadyAddresses`. Deduplicated, in slice order.
     public func readyAddresses(of service: Service) -> [ReadyAddress] {
+        Self.published(service, slices: slicesByService[service.key] ?? [])
+    }
+
+    static func published(_ service: Service, slices: [EndpointSlice]) -> [ReadyAddress] {
         var out: [ReadyAddress] = []
         var seen = Set<String>()
-        for slice in slicesByService[service.key] ?? [] where slice.addressType != "FQDN" {
+        for slice in slices where slice.addressType != "FQDN" {
             for ep in slice.endpoints where service.publishNotReadyAddresses || ep.ready != false {
                 for addr in ep.addresses where seen.insert(addr).inserted {
                     out.append(ReadyAddress(address: addr, hostname: ep.hostname, ports: slice.ports))
