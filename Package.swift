@@ -25,6 +25,7 @@ let package = Package(
             "NameExpansion",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
         ]),
         .target(name: "Resolver", dependencies: [
             "DNSWire", "ClusterState", "NameExpansion",
