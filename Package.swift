@@ -53,7 +53,9 @@ let package = Package(
         ]),
         .testTarget(name: "NameExpansionTests", dependencies: ["NameExpansion"]),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"]),
-        .testTarget(name: "ClusterStateTests", dependencies: ["ClusterState"]),
+        .testTarget(name: "ClusterStateTests", dependencies: [
+            "ClusterState", "NameExpansion", .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "ResolverTests", dependencies: ["Resolver", "DNSWire", "ClusterState", "NameExpansion"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Resolver", "DNSWire", "ClusterState"]),
     ]

@@ -19,7 +19,7 @@ public struct ObjectError: Error, Equatable, Sendable, CustomStringConvertible {
     }
     public var description: String {
         let id = [namespace, name].compactMap { $0 }.joined(separator: "/")
-        let at = line.map { " (line \($0))" } ?? ""
+        let at = line.map { field == "line \($0)" ? "" : " (line \($0))" } ?? ""
         return "\(kind) \(id.isEmpty ? "<unnamed>" : id): \(field): \(problem)\(at)"
     }
 }
@@ -51,7 +51,9 @@ public enum ObjectLoader {
     public static func read(yaml text: String) throws(ObjectError) -> LoadResult {
         var reader = ObjectReader()
         do {
-            for document in try Yams.compose_all(yaml: text) {
+            // Not `compose_all`: its sequence ends quietly at a syntax error, dropping the rest of the file.
+            let parser = try Parser(yaml: text)
+            while let document = try parser.nextRoot() {
                 try reader.readDocument(document)
             }
         } catch let error as ObjectError {
@@ -469,11 +471,11 @@ private struct Field {
             let ns = try metadata["namespace"].string().flatMap { $0.isEmpty ? nil : $0 } ?? "default"
             id.namespace = ns
         }
-        guard let name = try metadata["name"].string(), !name.isEmpty else { throw metadata["name"].fail("missing") }
-        id.name = name
         var scoped = self
         scoped.object = id
-        if let ns = id.namespace, !ObjectReader.isLabel(ns) {
+        guard let name = try metadata["name"].string(), !name.isEmpty else { throw scoped["metadata"]["name"].fail("missing") }
+        scoped.object.name = name
+        if let ns = scoped.object.namespace, !ObjectReader.isLabel(ns) {
             throw scoped["metadata"]["namespace"].fail("'\(ns)' is not a DNS label")
         }
         if nameIsLabel, !ObjectReader.isLabel(name) {
