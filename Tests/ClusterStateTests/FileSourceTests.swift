@@ -72,6 +72,11 @@ final class LogRecorder: Sendable {
     }
 }
 
+/// Polls a quiet file until the source relies on `stat` alone (its after-change window is over).
+func settle(_ source: FileSource) {
+    for _ in 0..<10 { #expect(source.checkNow() == .unchanged) }
+}
+
 @Suite struct FileSourceTests {
     let dir: TempDir
     let path: String
@@ -110,6 +115,7 @@ final class LogRecorder: Sendable {
 
     @Test func rewriteInPlaceIsPickedUp() throws {
         try source.loadOnce()
+        settle(source)
         let before = inode(path)
         try rewriteInPlace(path, stateFile(ip: "10.0.0.2"))
         #expect(inode(path) == before)
@@ -123,6 +129,7 @@ final class LogRecorder: Sendable {
 
     @Test func replaceByRenameIsPickedUp() throws {
         try source.loadOnce()
+        settle(source)
         try replaceByRename(path, stateFile(ip: "10.0.0.2"))
         #expect(source.checkNow() == .reloaded(generation: 2))
         #expect(servedIP(store) == "10.0.0.2")
@@ -148,6 +155,7 @@ final class LogRecorder: Sendable {
         let source = FileSource(path: linked, store: store, logger: logs.logger)
         try source.loadOnce()
         #expect(servedIP(store) == "10.0.0.1")
+        settle(source)
 
         try version("..2024_05_01_10_05_00.2", ip: "10.0.0.2")
         #expect(symlink("..2024_05_01_10_05_00.2", dir.file("..data_tmp")) == 0)
