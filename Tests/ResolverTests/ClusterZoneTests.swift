@@ -158,8 +158,8 @@ enum ZoneWorld {
                 answer: "0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa. 5 IN PTR nginx.default.svc.cluster.local."),
         DNSCase(qname: "1.0.1.10.in-addr.arpa.", qtype: .ptr, answer: "1.0.1.10.in-addr.arpa. 5 IN PTR web-0.web.default.svc.cluster.local."),
         DNSCase(qname: "2.0.1.10.in-addr.arpa.", qtype: .ptr, answer: "2.0.1.10.in-addr.arpa. 5 IN PTR 10-1-0-2.web.default.svc.cluster.local."),
-        DNSCase(qname: "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.0.0.0.d.f.ip6.arpa.", qtype: .ptr,
-                answer: "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.0.0.0.d.f.ip6.arpa. 5 IN PTR web-0.web.default.svc.cluster.local."),
+        DNSCase(qname: "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.0.0.0.d.f.ip6.arpa.", qtype: .ptr,
+                answer: "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.0.0.0.d.f.ip6.arpa. 5 IN PTR web-0.web.default.svc.cluster.local."),
         DNSCase(qname: "1.0.3.10.in-addr.arpa.", qtype: .ptr,
                 answer: "1.0.3.10.in-addr.arpa. 5 IN PTR 10-3-0-1.pub.default.svc.cluster.local."),
         DNSCase(qname: "3.0.1.10.in-addr.arpa.", qtype: .ptr, rcode: .nxDomain),
@@ -205,6 +205,9 @@ enum ZoneWorld {
             #expect(response.message.header.authoritative, "AA on cluster answers")
         }
         #expect(response.message.header.recursionAvailable)
+        // The message survives the wire: what the server renders is what the handler meant.
+        let decoded = try WireCodec.decode(WireCodec.encode(response.message))
+        #expect(decoded == response.message)
     }
 
     static let podCases: [(mode: String, c: DNSCase)] = [
