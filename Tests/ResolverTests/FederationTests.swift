@@ -289,6 +289,9 @@ struct FederationCase: Sendable, CustomTestStringConvertible {
         let service = try query("mynamespace.myfederation.svc.cluster.local.", .a)
         try check(await setup.chain.resolve(service), DNSCase(qname: "mynamespace.myfederation.svc.cluster.local.", qtype: .a,
                                                              answer: "mynamespace.myfederation.svc.cluster.local. 5 IN A 10.7.0.1"), asked: service)
+        // SRV-shaped names have no cluster reading, so no conflict
+        let srv = try query("_http._tcp.sick.mynamespace.myfederation.svc.cluster.local.", .srv)
+        #expect(await setup.chain.resolve(srv).federationResult == .zonal)
         // the bare shape is never ambiguous
         let bare = try query("nginx.mynamespace.myfederation.", .a)
         #expect(await setup.chain.resolve(bare).federationResult == .local)

@@ -97,11 +97,12 @@ public struct FederationHandler: Handler {
         return Response(message: m, snapshotGeneration: local.snapshotGeneration, federationResult: .local)
     }
 
-    /// The federation label of a name read under `<fed>.svc.<cd>`, where a namespace could be meant.
+    /// The federation label of a name under `<fed>.svc.<cd>` that also has a cluster reading when a
+    /// namespace is named `<fed>`; SRV-shaped federated names have none (six labels before `svc`).
     static func clusterSuffixedFederation(_ match: FederationMatch) -> String? {
         switch match {
         case .invalidUnderFederation(let federation): return federation
-        case .federated(let name): return name.shape == .clusterSuffixed ? name.federation : nil
+        case .federated(let name): return name.shape == .clusterSuffixed && name.srv == nil ? name.federation : nil
         }
     }
 
