@@ -140,3 +140,78 @@ struct DifferentialTests {
         #expect(passed > 300 && replied > 300 && dropped > 10, "passed \(passed) replied \(replied) dropped \(dropped)")
     }
 }
+
+@Suite("PrerenderedAnswer")
+struct PrerenderedAnswerTests {
+    /// Responses as the resolver would build them for the lower-cased name.
+    static let answers: [(String, RRType, Message)] = [
+        ("nginx.mynamespace.svc.cluster.local.", .a,
+         response("nginx.mynamespace.svc.cluster.local.", .a, answer: ["nginx.mynamespace.svc.cluster.local. 5 IN A 10.96.0.10"])),
+        ("headless.ns.svc.cluster.local.", .a,
+         response("headless.ns.svc.cluster.local.", .a, answer: TruncationTests.addresses("headless.ns.svc.cluster.local.", 12))),
+        ("nginx.mynamespace.myfederation.svc.cluster.local.", .a,
+         response("nginx.mynamespace.myfederation.svc.cluster.local.", .a,
+                  answer: ["nginx.mynamespace.myfederation.svc.cluster.local. 5 IN CNAME nginx.mynamespace.myfederation.svc.us-central1-a.example.com."])),
+        ("_http._tcp.nginx.mynamespace.svc.cluster.local.", .srv,
+         response("_http._tcp.nginx.mynamespace.svc.cluster.local.", .srv,
+                  answer: ["_http._tcp.nginx.mynamespace.svc.cluster.local. 5 IN SRV 0 100 80 nginx.mynamespace.svc.cluster.local."],
+                  additional: ["nginx.mynamespace.svc.cluster.local. 5 IN A 10.96.0.10"])),
+        ("nope.mynamespace.svc.cluster.local.", .aaaa,
+         response("nope.mynamespace.svc.cluster.local.", .aaaa,
+                  authority: ["cluster.local. 5 IN SOA ns.dns.cluster.local. hostmaster.cluster.local. 1 7200 1800 86400 5"], rcode: .nxDomain)),
+        ("nginx.mynamespace.svc.cluster.local.", .a, {
+            var m = response("nginx.mynamespace.svc.cluster.local.", .a, edns: EDNS(), rcode: .servFail)
+            m.addExtendedError(.notReady, text: "cluster state not synced")
+            return m
+        }()),
+    ]
+
+    /// The name with every other letter upper-cased.
+    static func mixedCase(_ text: String) -> String {
+        String(text.enumerated().map { $0.offset % 2 == 0 ? Character($0.element.uppercased()) : $0.element })
+    }
+
+    @Test("write equals the codec's rendering of the full response", arguments: answers)
+    func writeEqualsEncode(_ qname: String, _ qtype: RRType, _ response: Message) throws {
+        let answer = PrerenderedAnswer(rendering: response)
+        for edns in [nil, EDNS(udpPayloadSize: 4096), EDNS(udpPayloadSize: 512, dnssecOK: true)] as [EDNS?] {
+            for (rd, cd) in [(true, false), (false, true)] {
+                var query = Message.query(id: 0xA55A, name: name(Self.mixedCase(qname)), type: qtype, recursionDesired: rd, edns: edns)
+                query.header.checkingDisabled = cd
+                let bytes = WireCodec.encode(query)
+                let view = try #require(Gate.inspect(bytes).view)
+
+                var full = Message.response(to: query, rcode: response.header.rcode)
+                full.answer = response.answer; full.authority = response.authority; full.additional = response.additional
+                full.header.authoritative = response.header.authoritative
+                if edns != nil { full.edns?.options = response.edns?.options ?? [] }
+                let expected = WireCodec.encode(full)
+
+                var out = [UInt8](repeating: 0, count: 65535)
+                let length = bytes.withUnsafeBytes { q in out.withUnsafeMutableBytes { answer.write(query: q, view: view, into: $0) } }
+                #expect(length.map { Array(out[0..<$0]) } == expected, "\(qname) edns \(String(describing: edns)) rd \(rd)")
+                #expect(try WireCodec.decode(expected).questions[0].name.labels == query.questions[0].name.labels)
+            }
+        }
+    }
+
+    @Test func refusesWhatWouldExceedTheLimitOrTheBuffer() throws {
+        let answer = PrerenderedAnswer(rendering: response("big.example.", .a, answer: TruncationTests.addresses("big.example.", 40)))
+        let bytes = WireCodec.encode(.query(id: 1, name: name("big.example."), type: .a, edns: nil))
+        let view = try #require(Gate.inspect(bytes).view)
+        #expect(answer.size(for: view) > 512)
+        var out = [UInt8](repeating: 0, count: 2048)
+        #expect(bytes.withUnsafeBytes { q in out.withUnsafeMutableBytes { answer.write(query: q, view: view, into: $0, limit: view.udpLimit) } } == nil)
+        #expect(bytes.withUnsafeBytes { q in out.withUnsafeMutableBytes { answer.write(query: q, view: view, into: $0) } } == answer.size(for: view))
+        var small = [UInt8](repeating: 0, count: 100)
+        #expect(bytes.withUnsafeBytes { q in small.withUnsafeMutableBytes { answer.write(query: q, view: view, into: $0) } } == nil)
+    }
+
+    @Test func refusesAQuestionOfAnotherLength() throws {
+        let answer = PrerenderedAnswer(rendering: response("a.example.", .a, answer: ["a.example. 5 IN A 10.0.0.1"]))
+        let bytes = WireCodec.encode(.query(id: 1, name: name("ab.example."), type: .a))
+        let view = try #require(Gate.inspect(bytes).view)
+        var out = [UInt8](repeating: 0, count: 512)
+        #expect(bytes.withUnsafeBytes { q in out.withUnsafeMutableBytes { answer.write(query: q, view: view, into: $0) } } == nil)
+    }
+}
