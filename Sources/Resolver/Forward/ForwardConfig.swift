@@ -57,17 +57,16 @@ public struct Upstream: Hashable, Sendable, CustomStringConvertible {
         return wildcard && (loopback || host == listen.host)
     }
 
-    /// The `nameserver` lines of resolv.conf text, in order (port 53).
-    ///
-    /// Minimal reader: to be replaced by the NameExpansion resolv.conf parser when it lands.
+    /// The `nameserver` lines of resolv.conf text, in order, port 53 (all of them: unlike a stub,
+    /// a forwarder has no reason to stop at glibc's three).
     public static func fromResolvConf(_ text: String) throws(ForwardConfigError) -> [Upstream] {
         var out: [Upstream] = []
-        for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
-            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
-            guard words.count >= 2, words[0] == "nameserver" else { continue }
-            // glibc accepts a zone suffix (`fe80::1%eth0`); a forwarder cannot use it portably.
-            let address = String(words[1].split(separator: "%", maxSplits: 1)[0])
-            out.append(try Upstream(parsing: "[\(address)]".replacingIPv4Brackets, field: "upstreamResolvConf"))
+        for address in ResolvConf(parsing: text).nameservers {
+            // A `%scope` suffix names a link; connected sockets here are not scoped.
+            let host = String(address.split(separator: "%", maxSplits: 1)[0])
+            do { out.append(try Upstream(host: host)) } catch {
+                throw ForwardConfigError(field: "upstreamResolvConf", reason: "nameserver '\(address)' is not usable")
+            }
         }
         return out
     }
@@ -158,9 +157,5 @@ public struct ForwardConfigError: Error, Equatable, Sendable, CustomStringConver
 extension String {
     var trimmingASCIIWhitespace: String {
         String(drop(while: { $0 == " " || $0 == "\t" }).reversed().drop(while: { $0 == " " || $0 == "\t" }).reversed())
-    }
-    /// `[10.0.0.1]` → `10.0.0.1`: the brackets are only meaningful around IPv6.
-    fileprivate var replacingIPv4Brackets: String {
-        contains(":") ? self : String(dropFirst().dropLast())
     }
 }
