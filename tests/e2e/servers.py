@@ -79,6 +79,7 @@ class Knot:
     zones: dict[str, str]                # origin (no trailing dot) → zone file text
     host: str = "127.0.0.2"
     port: int = 0
+    prefix: list[str] = field(default_factory=list)   # e.g. ["taskset", "-c", "0"]
     workdir: str = ""
     proc: subprocess.Popen | None = None
 
@@ -112,7 +113,7 @@ class Knot:
                 "zone:\n" + "".join(zone_entries))
         self.log = os.path.join(self.workdir, "knotd.log")
         with open(self.log, "w") as log:
-            self.proc = subprocess.Popen([knotd, "-c", conf], stdout=log, stderr=subprocess.STDOUT,
+            self.proc = subprocess.Popen([*self.prefix, knotd, "-c", conf], stdout=log, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL)
         first = next(iter(self.zones))
 
@@ -158,12 +159,14 @@ class Fedns:
     state: str                             # cluster state YAML text
     extra_args: list[str] = field(default_factory=list)
     host: str = "127.0.0.1"
+    prefix: list[str] = field(default_factory=list)   # e.g. ["taskset", "-c", "1"]
+    binary: str = ""                                  # default: fedns_binary()
     port: int = 0
     workdir: str = ""
     proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 20.0, wait_ready: bool = True) -> "Fedns":
-        binary = fedns_binary()
+        binary = self.binary or fedns_binary()
         if not os.access(binary, os.X_OK):
             raise RuntimeError(f"fedns binary not found at {binary}: run `swift build` or set FEDNS_BIN")
         self.workdir = tempfile.mkdtemp(prefix="fedns-e2e-")
@@ -175,7 +178,7 @@ class Fedns:
         with open(self.state_path, "w") as f:
             f.write(self.state)
         self.log = os.path.join(self.workdir, "fedns.log")
-        argv = [binary, "serve", "--config", self.config_path, "--cluster-state", self.state_path,
+        argv = [*self.prefix, binary, "serve", "--config", self.config_path, "--cluster-state", self.state_path,
                 "--listen", f"{self.host}:{self.port}", *self.extra_args]
         with open(self.log, "w") as log:
             self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
