@@ -166,22 +166,26 @@ def bench_server(name: str, server, files: dict) -> list[dict]:
 
 def table(results: list[dict], skipped: dict[str, str]) -> str:
     base = {(r["scenario"]): r["us_per_answer"] for r in results if r["server"] == "unbound"}
-    rows = ["| scenario | server | sent | answered | lost | CPU µs / answer | fedns / unbound |",
-            "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    offered = RATE * DURATION
+    rows = ["| scenario | server | offered | sent | answered | lost | CPU µs / answer | fedns / unbound |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in results:
         ratio = ""
         if r["server"] == "fedns" and r["scenario"] in base and base[r["scenario"]]:
             ratio = f"{r['us_per_answer'] / base[r['scenario']]:.2f}×"
-        rows.append(f"| {r['scenario']} | {r['server']} | {r['sent']} | {r['answered']} | {r['lost']} "
+        rows.append(f"| {r['scenario']} | {r['server']} | {offered} | {r['sent']} | {r['answered']} | {r['lost']} "
                     f"| {r['us_per_answer']:.2f} | {ratio} |")
     lines = rows + ["", f"dnsperf -Q {RATE} -l {DURATION}, {SERVICES} ClusterIP services; server on CPU {SERVER_CPU}, "
                         f"dnsperf on CPU {CLIENT_CPU}; CPU = utime+stime from /proc/PID/stat."]
     fedns_cluster = next((r for r in results if r["server"] == "fedns" and r["scenario"] == "cluster names"), None)
     if fedns_cluster and "cluster names" in base:
         ratio = fedns_cluster["us_per_answer"] / base["cluster names"]
-        ok = ratio <= TARGET_RATIO and fedns_cluster["lost"] == 0
+        # dnsperf holds back when answers lag (at most 100 outstanding): sent below offered is loss too.
+        kept_up = fedns_cluster["sent"] >= 0.99 * offered
+        ok = ratio <= TARGET_RATIO and fedns_cluster["lost"] == 0 and kept_up
         lines.append(f"Target: fedns ≤ {TARGET_RATIO}× Unbound on cluster names with zero lost — "
-                     f"{'met' if ok else 'NOT met'} ({ratio:.2f}×, {fedns_cluster['lost']} lost).")
+                     f"{'met' if ok else 'NOT met'} ({ratio:.2f}×, {fedns_cluster['lost']} lost"
+                     f"{'' if kept_up else ', did not keep up with the offered rate'}).")
     for name, why in skipped.items():
         lines.append(f"{name}: not run ({why}).")
     return "\n".join(lines) + "\n"
