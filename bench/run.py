@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
 sys.path.insert(0, HERE)
 
 import gen  # noqa: E402
-from servers import Fedns, Knot, ask, free_port, tail, wait_until  # noqa: E402
+from servers import Fedns, Knot, ServerExited, ask, free_port, tail, wait_until  # noqa: E402
 
 RATE = int(os.environ.get("RATE", "20000"))
 DURATION = int(os.environ.get("DURATION", "10"))
@@ -105,7 +105,7 @@ class Unbound:
 
         def answers():
             if self.proc.poll() is not None:
-                raise RuntimeError(f"unbound exited {self.proc.returncode}: {tail(self.log)}")
+                raise ServerExited(f"unbound exited {self.proc.returncode}: {tail(self.log)}")
             return ask(self.address, "svc-0.ns-0.svc.cluster.local.", "A", timeout=0.3).answer
         wait_until(answers, 15, what="unbound")
         return self

@@ -49,6 +49,10 @@ def ask(server: tuple[str, int], name: str, rdtype: str = "A", *, tcp: bool = Fa
     return dns.query.udp(q, host, port=port, timeout=timeout, ignore_trailing=False)
 
 
+class ServerExited(RuntimeError):
+    """The process being waited for is gone: waiting longer cannot help."""
+
+
 def wait_until(predicate, timeout: float, interval: float = 0.05, what: str = "condition"):
     """Poll predicate until it returns a truthy value; raise TimeoutError naming what was awaited."""
     deadline = time.monotonic() + timeout
@@ -58,6 +62,8 @@ def wait_until(predicate, timeout: float, interval: float = 0.05, what: str = "c
             value = predicate()
             if value:
                 return value
+        except ServerExited:
+            raise
         except Exception as e:  # a server still starting refuses or times out
             last_error = e
         time.sleep(interval)
@@ -119,7 +125,7 @@ class Knot:
 
         def answers() -> bool:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"knotd exited with {self.proc.returncode}:\n{tail(self.log)}")
+                raise ServerExited(f"knotd exited with {self.proc.returncode}:\n{tail(self.log)}")
             r = ask(self.address, first + ".", "SOA", timeout=0.3)
             return r.rcode() == dns.rcode.NOERROR and len(r.answer) == 1
         try:
@@ -195,7 +201,7 @@ class Fedns:
         """Poll `dns-version.<cd> TXT` until NOERROR: fedns answers cluster names after its first sync."""
         def ready() -> bool:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"fedns exited with {self.proc.returncode}:\n{tail(self.log)}")
+                raise ServerExited(f"fedns exited with {self.proc.returncode}:\n{tail(self.log)}")
             r = ask(self.address, "dns-version.cluster.local.", "TXT", timeout=0.3)
             return r.rcode() == dns.rcode.NOERROR
         try:
