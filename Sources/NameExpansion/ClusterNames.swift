@@ -54,11 +54,15 @@ public struct ClusterGrammar: Sendable {
             case 2: return .namespace(l[1])
             case 3: return .service(service: l[2], namespace: l[1])
             case 4:
-                if l[3].hasPrefix("_") { return .srvProto(proto: String(l[3].dropFirst()), service: l[2], namespace: l[1]) }
+                if l[3].hasPrefix("_") {
+                    // A bare `_` names no protocol: nothing lives there.
+                    guard let proto = Self.underscored(l[3]) else { return .other }
+                    return .srvProto(proto: proto, service: l[2], namespace: l[1])
+                }
                 return .endpoint(host: l[3], service: l[2], namespace: l[1])
             case 5:
-                guard l[3].hasPrefix("_"), l[4].hasPrefix("_") else { return .other }
-                return .srv(port: String(l[4].dropFirst()), proto: String(l[3].dropFirst()), service: l[2], namespace: l[1])
+                guard let proto = Self.underscored(l[3]), let port = Self.underscored(l[4]) else { return .other }
+                return .srv(port: port, proto: proto, service: l[2], namespace: l[1])
             default: return .other
             }
         case "pod":
@@ -70,6 +74,12 @@ public struct ClusterGrammar: Sendable {
         default:
             return .other
         }
+    }
+
+    /// The label without its leading underscore, or nil when it has none or nothing follows it.
+    static func underscored(_ label: String) -> String? {
+        guard label.hasPrefix("_"), label.utf8.count > 1 else { return nil }
+        return String(label.dropFirst())
     }
 
     /// `<svc>.<ns>.svc.<cd>`

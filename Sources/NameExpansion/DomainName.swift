@@ -1,5 +1,9 @@
 /// A domain name as a list of labels. Labels keep the case they arrived with; equality and hashing
 /// are case-insensitive (ASCII only, RFC 4343), so a `DomainName` can key a dictionary directly.
+///
+/// Labels are Swift strings: any valid UTF-8 round-trips (escaped as `\DDD` in text), but a label
+/// whose octets are not UTF-8 is stored with U+FFFD in their place. Cluster names never are; code
+/// that must echo arbitrary octets (the question section) copies wire bytes instead.
 public struct DomainName: Hashable, Sendable, CustomStringConvertible, Comparable {
     /// Labels from left to right, without the empty root label.
     public let labels: [String]
@@ -13,7 +17,9 @@ public struct DomainName: Hashable, Sendable, CustomStringConvertible, Comparabl
         self.lowercasedLabels = labels.map { $0.asciiLowercased }
     }
 
-    /// Parses presentation form (`a.b.c` or `a.b.c.`). `\.` and `\DDD` escapes are honoured.
+    /// Parses presentation form (`a.b.c` or `a.b.c.`), always as an absolute name. `\.` and `\DDD`
+    /// escapes are honoured; `.` and the empty string are the root. Throws on an empty label
+    /// (`a..b`, `.a`), a label over 63 octets, a name over 255 octets in wire form, or a bad escape.
     public init(_ text: String) throws(NameError) {
         self.init(labels: try DomainName.splitLabels(text))
     }

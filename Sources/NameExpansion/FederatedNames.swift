@@ -62,7 +62,8 @@ public struct FederationGrammar: Sendable {
         self.federations = f
     }
 
-    /// The federated reading of `name`, if any.
+    /// The federated reading of `name`, if any: nil when the label before `svc.<cd>` (or the last
+    /// label of a bare name) is not a configured federation, or a bare name has no federated shape.
     ///
     /// ```text
     /// <svc>.<ns>.<fed>.svc.<cd>                  clusterSuffixed
@@ -73,8 +74,9 @@ public struct FederationGrammar: Sendable {
     public func match(_ name: DomainName) -> FederationMatch? {
         let lower = name.lowercased
         if let rel = lower.labels(before: clusterDomain) {
-            // <...>.<fed>.svc.<cd>
-            guard rel.count >= 2, rel[rel.count - 1] == "svc" else { return nil }
+            // <...>.<fed>.svc.<cd>; `<fed>.svc.<cd>` itself is not *under* the federation label, so
+            // its namespace reading (an empty non-terminal or NXDOMAIN) applies (DESIGN §2 rule 4).
+            guard rel.count >= 3, rel[rel.count - 1] == "svc" else { return nil }
             let fed = rel[rel.count - 2]
             guard federations[fed] != nil else { return nil }
             let prefix = Array(rel.dropLast(1))

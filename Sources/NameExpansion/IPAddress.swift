@@ -1,16 +1,24 @@
 /// IP address text ↔ bytes, without Foundation.
 public enum IPAddress {
+    /// The 4 bytes of a dotted-quad IPv4 address, as `inet_pton` reads it: exactly four decimal
+    /// octets, no signs, no leading zeros (`010` could mean octal to `inet_aton`).
     public static func v4Bytes(_ text: String) -> [UInt8]? {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        let parts = text.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
         guard parts.count == 4 else { return nil }
         var out: [UInt8] = []
+        out.reserveCapacity(4)
         for p in parts {
-            guard !p.isEmpty, p.count <= 3, p.allSatisfy(\.isASCII), let v = UInt8(p) else { return nil }
-            out.append(v)
+            guard (1...3).contains(p.count), p.allSatisfy(isDecimalDigit),
+                  p.count == 1 || p.first != UInt8(ascii: "0") else { return nil }
+            let v = p.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
+            guard v <= 255 else { return nil }
+            out.append(UInt8(v))
         }
         return out
     }
 
+    /// The 16 bytes of an IPv6 address in RFC 4291 §2.2 text (`::` once, an optional dotted-quad
+    /// tail); no zone index.
     public static func v6Bytes(_ text: String) -> [UInt8]? {
         var text = Substring(text)
         var tailV4: [UInt8] = []
@@ -25,7 +33,8 @@ public enum IPAddress {
             if s.isEmpty { return [] }
             var out: [UInt16] = []
             for g in s.split(separator: ":", omittingEmptySubsequences: false) {
-                guard !g.isEmpty, g.count <= 4, let v = UInt16(g, radix: 16) else { return nil }
+                // `UInt16(_:radix:)` alone would also take a sign: `+f`.
+                guard (1...4).contains(g.utf8.count), g.utf8.allSatisfy(isHexDigit), let v = UInt16(g, radix: 16) else { return nil }
                 out.append(v)
             }
             return out
@@ -44,10 +53,15 @@ public enum IPAddress {
         return bytes
     }
 
-    /// Text form of 4 or 16 address bytes (IPv6 per RFC 5952).
+    /// Text form of 4 or 16 address bytes (IPv6 per RFC 5952: lower-case hex, no leading zeros,
+    /// the longest run of two or more zero groups as `::`, the first on a tie, and IPv4-mapped
+    /// addresses as `::ffff:a.b.c.d` per §5).
     public static func text(_ bytes: [UInt8]) -> String? {
         if bytes.count == 4 { return bytes.map(String.init).joined(separator: ".") }
         guard bytes.count == 16 else { return nil }
+        if bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xff, bytes[11] == 0xff {
+            return "::ffff:" + bytes[12...].map(String.init).joined(separator: ".")
+        }
         let groups = (0..<8).map { UInt16(bytes[$0 * 2]) << 8 | UInt16(bytes[$0 * 2 + 1]) }
         var bestStart = -1, bestLen = 0, i = 0
         while i < 8 {
@@ -62,6 +76,12 @@ public enum IPAddress {
         if bestStart < 0 { return hex(0..<8) }
         return hex(0..<bestStart) + "::" + hex((bestStart + bestLen)..<8)
     }
+}
+
+private func isDecimalDigit(_ byte: UInt8) -> Bool { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
+
+private func isHexDigit(_ byte: UInt8) -> Bool {
+    isDecimalDigit(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(byte)
 }
 
 extension Substring {
