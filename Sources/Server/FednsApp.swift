@@ -51,6 +51,12 @@ public struct FednsApp {
         logger.info("fedns stopped")
     }
 
+    /// Everything `serve` would reject before listening: handler settings and zone files.
+    public static func validate(_ config: FednsConfig) throws {
+        _ = try ResolverStack.handlerConfigs(config, logger: Logger(label: "fedns.config"))
+        _ = try ResolverStack.loadZones(config.zones)
+    }
+
     /// Loads a cluster state file the way the server would, for `check-config`.
     public static func checkClusterState(path: String, config: FednsConfig) throws {
         guard let data = FileManager.default.contents(atPath: path) else {

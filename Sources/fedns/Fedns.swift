@@ -103,6 +103,7 @@ struct CheckConfig: AsyncParsableCommand {
         flags.clusterStateFile = clusterState ?? "/dev/null"
         do {
             let c = try ConfigResolver.resolve(flags, environment: [:])
+            try FednsApp.validate(c)
             if let clusterState { try FednsApp.checkClusterState(path: clusterState, config: c) }
             print("\(path): OK (mode \(c.mode.rawValue), \(c.federations.count) federation(s), \(c.upstreams.count) upstream(s))")
         } catch {

@@ -122,12 +122,26 @@ import Testing
         #expect(throws: ConfigError.self) { try KubeDNSConfigMap.apply(directory: dir.path, to: FednsConfig()) }
     }
 
-    @Test func forwardingToAnOwnListenAddressIsRejected() {
+    @Test func forwardingToAnOwnListenAddressIsRejected() throws {
         var flags = CommandLineSettings()
         flags.clusterStateFile = "/dev/null"
         flags.listen = ["127.0.0.1:5353"]
         flags.upstreams = ["127.0.0.1:5353"]
-        #expect(throws: ConfigError.self) { try ConfigResolver.resolve(flags, environment: [:]) }
+        let config = try ConfigResolver.resolve(flags, environment: [:])
+        #expect { try FednsApp.validate(config) } throws: { ($0 as? ConfigError)?.field == "upstreams" }
+        flags.upstreams = ["127.0.0.2:5353"]
+        try FednsApp.validate(try ConfigResolver.resolve(flags, environment: [:]))
+    }
+
+    @Test func handlerSettingsAreValidatedWithTheirField() throws {
+        var c = FednsConfig()
+        c.clusterStateFile = "/dev/null"
+        c.upstreams = [HostPort(host: "127.0.0.2", port: 53)]
+        c.cacheMaxEntries = 0
+        #expect { try FednsApp.validate(c) } throws: { ($0 as? ConfigError)?.field == "cache.maxEntries" }
+        c.cacheMaxEntries = 10
+        c.zones = [ZoneSpec(origin: try DomainName("example.com"), file: "/nonexistent.zone")]
+        #expect { try FednsApp.validate(c) } throws: { ($0 as? ConfigError)?.field == "zones[0].file" }
     }
 
     @Test func modeDefaults() {
