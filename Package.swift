@@ -25,6 +25,7 @@ let package = Package(
             "NameExpansion",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
         ]),
         .target(name: "Resolver", dependencies: [
             "DNSWire", "ClusterState", "NameExpansion",
@@ -52,7 +53,9 @@ let package = Package(
         ]),
         .testTarget(name: "NameExpansionTests", dependencies: ["NameExpansion"]),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"]),
-        .testTarget(name: "ClusterStateTests", dependencies: ["ClusterState"]),
+        .testTarget(name: "ClusterStateTests", dependencies: [
+            "ClusterState", "NameExpansion", .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "ResolverTests", dependencies: ["Resolver", "DNSWire", "ClusterState", "NameExpansion"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Resolver", "DNSWire", "ClusterState"]),
     ]

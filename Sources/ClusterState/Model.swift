@@ -110,6 +110,9 @@ public struct ReadyAddress: Hashable, Sendable {
     /// The endpoint's hostname, else nil (then its dashed IP names it).
     public var hostname: String?
     public var ports: [PortSpec]
+    public init(address: String, hostname: String?, ports: [PortSpec]) {
+        self.address = address; self.hostname = hostname; self.ports = ports
+    }
 }
 
 /// What a reverse name points at: a Service (its ClusterIP) or one of its endpoints.
@@ -117,6 +120,9 @@ public struct ReverseEntry: Hashable, Sendable {
     public var service: ServiceKey
     /// The endpoint's hostname or dashed IP; nil for the ClusterIP itself.
     public var endpointHost: String?
+    public init(service: ServiceKey, endpointHost: String?) {
+        self.service = service; self.endpointHost = endpointHost
+    }
 }
 
 /// An immutable, indexed view of the cluster (DESIGN §6). Swapped whole on every change.

@@ -1,0 +1,225 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Metrics
+import Logging
+import Synchronization
+
+/// What one look at the watched file found.
+public enum ReloadOutcome: Sendable, Equatable {
+    /// Same file, same content: the current snapshot stays.
+    case unchanged
+    /// New content, loaded and installed as this generation.
+    case reloaded(generation: UInt64)
+    /// New content that could not be loaded; the last good snapshot keeps serving.
+    case failed(ObjectError)
+}
+
+/// The file source of DESIGN §6: Kubernetes objects from one YAML/JSON file, reloaded on change.
+///
+/// The path may be a symlink. Editors and ConfigMap volumes replace the file by rename or by
+/// swapping a `..data` symlink, so every `pollInterval` the source `stat`s the path *following
+/// links* and compares (device, inode, size, mtime, ctime) with what it last read; on a difference
+/// it reads the file and reloads only if the bytes differ. Timestamps are coarse (a clock tick), so
+/// for a short window after each change the content is compared even when `stat` looks the same.
+/// A malformed update is logged and counted, and the last good snapshot keeps serving.
+public final class FileSource: Sendable {
+    public let path: String
+    public let store: SnapshotStore
+    public let pollInterval: Duration
+
+    private let logger: Logger
+    private let sleep: @Sendable (Duration) async throws -> Void
+    private let watch = Mutex(WatchState())
+    private let succeeded = Counter(label: "fedns_cluster_reloads_total", dimensions: [("result", "success")])
+    private let failed = Counter(label: "fedns_cluster_reloads_total", dimensions: [("result", "failure")])
+
+    /// Polls after each change during which content is compared even if `stat` shows nothing new.
+    static let settlePolls = 5
+
+    private struct WatchState {
+        var fingerprint: FileFingerprint?
+        /// The bytes of the last load attempt, good or bad: the same bytes are not loaded twice.
+        var lastBytes: [UInt8]?
+        /// Why `lastBytes` did not load; nil when they are being served.
+        var lastBytesError: ObjectError?
+        var settlePollsLeft = 0
+        var succeeded = 0
+        var failed = 0
+        var lastError: ObjectError?
+    }
+
+    /// - Parameters:
+    ///   - path: the state file (a symlink is followed on every look).
+    ///   - store: where loaded snapshots are installed.
+    ///   - logger: reload results, with `cluster.*` metadata.
+    ///   - pollInterval: how often the file is looked at; 200 ms serves a change within a second.
+    ///   - sleep: waits between looks; tests inject their own.
+    public init(path: String, store: SnapshotStore, logger: Logger, pollInterval: Duration = .milliseconds(200),
+                sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) {
+        self.path = path; self.store = store; self.logger = logger
+        self.pollInterval = pollInterval; self.sleep = sleep
+    }
+
+    /// Successful loads so far (including ``loadOnce()``).
+    public var reloadsSucceeded: Int { watch.withLock { $0.succeeded } }
+    /// Failed loads so far; each distinct bad content counts once.
+    public var reloadsFailed: Int { watch.withLock { $0.failed } }
+    /// Why the file's current content is not being served; nil when it is.
+    public var lastError: ObjectError? { watch.withLock { $0.lastError } }
+
+    /// The first load. A failure here is fatal to the caller: there is no last good snapshot yet.
+    @discardableResult
+    public func loadOnce() throws(ObjectError) -> ClusterSnapshot {
+        switch checkNow(force: true) {
+        case .failed(let error): throw error
+        case .reloaded, .unchanged: return store.current!
+        }
+    }
+
+    /// Looks at the file once and reloads it if it changed.
+    @discardableResult
+    public func checkNow() -> ReloadOutcome { checkNow(force: false) }
+
+    /// Looks at the file every `pollInterval` until the task is cancelled.
+    public func run() async {
+        while !Task.isCancelled {
+            do { try await sleep(pollInterval) } catch { return }
+            if Task.isCancelled { return }
+            checkNow()
+        }
+    }
+
+    private func checkNow(force: Bool) -> ReloadOutcome {
+        watch.withLock { w in
+            let seen = FileFingerprint(statOf: path)
+            if !force, seen != nil, seen == w.fingerprint {
+                guard w.settlePollsLeft > 0 else { return .unchanged }
+                w.settlePollsLeft -= 1
+            } else {
+                w.settlePollsLeft = Self.settlePolls
+            }
+            let bytes: [UInt8]
+            do throws(ObjectError) {
+                (w.fingerprint, bytes) = try Self.readFile(path)
+            } catch {
+                // A file missing for a while (a delete-and-create editor) is reported once, not every poll.
+                let repeated = w.fingerprint == nil && w.lastError == error
+                w.fingerprint = nil
+                return repeated && !force ? .unchanged : fail(error, &w)
+            }
+            if !force, bytes == w.lastBytes {
+                w.lastError = w.lastBytesError
+                return .unchanged
+            }
+            w.lastBytes = bytes
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                let error = ObjectError(kind: "YAML", namespace: nil, name: nil, field: "-", problem: "the file is not UTF-8")
+                w.lastBytesError = error
+                return fail(error, &w)
+            }
+            let result: LoadResult
+            do throws(ObjectError) {
+                result = try ObjectLoader.read(yaml: text)
+            } catch {
+                w.lastBytesError = error
+                return fail(error, &w)
+            }
+            w.lastBytesError = nil
+            let snapshot = store.install(result.objects)
+            w.succeeded += 1; w.lastError = nil
+            succeeded.increment()
+            logger.info("cluster state loaded", metadata: [
+                "cluster.file": "\(path)",
+                "cluster.generation": "\(snapshot.generation)",
+                "cluster.services": "\(result.objects.services.count)",
+                "cluster.endpointslices": "\(result.objects.endpointSlices.count)",
+                "cluster.node": "\(snapshot.node?.name ?? "-")",
+            ])
+            for warning in result.warnings {
+                logger.debug("cluster state: \(warning)", metadata: ["cluster.file": "\(path)"])
+            }
+            return .reloaded(generation: snapshot.generation)
+        }
+    }
+
+    private func fail(_ error: ObjectError, _ w: inout WatchState) -> ReloadOutcome {
+        w.failed += 1; w.lastError = error
+        failed.increment()
+        let object = [error.namespace, error.name].compactMap { $0 }.joined(separator: "/")
+        var metadata: Logger.Metadata = [
+            "cluster.file": "\(path)",
+            "cluster.error.kind": "\(error.kind)",
+            "cluster.error.object": "\(object)",
+            "cluster.error.field": "\(error.field)",
+            "cluster.error.problem": "\(error.problem)",
+            "cluster.generation": "\(store.current?.generation ?? 0)",
+        ]
+        if let line = error.line { metadata["cluster.error.line"] = "\(line)" }
+        // Library code logs at info at most (STYLE 13); the server may raise it.
+        logger.info("cluster state not reloaded; the last good snapshot keeps serving: \(error)", metadata: metadata)
+        return .failed(error)
+    }
+
+    /// Reads the whole file and the fingerprint of what was read (fstat of the open descriptor,
+    /// so a swap between stat and read cannot pair old metadata with new bytes).
+    private static func readFile(_ path: String) throws(ObjectError) -> (FileFingerprint, [UInt8]) {
+        func failure(_ step: String) -> ObjectError {
+            ObjectError(kind: "File", namespace: nil, name: path, field: step, problem: String(cString: strerror(errno)))
+        }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw failure("open") }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw failure("stat") }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(Int(st.st_size))
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 { if errno == EINTR { continue }; throw failure("read") }
+            if n == 0 { break }
+            bytes.append(contentsOf: chunk[0..<n])
+        }
+        return (FileFingerprint(st), bytes)
+    }
+}
+
+/// What `stat` says about a file, enough to notice a rewrite, a rename over it or a symlink swap.
+struct FileFingerprint: Equatable {
+    var device: UInt64
+    var inode: UInt64
+    var size: Int64
+    var mtime: (Int, Int)
+    var ctime: (Int, Int)
+
+    init(_ st: stat) {
+        device = UInt64(st.st_dev); inode = UInt64(st.st_ino); size = Int64(st.st_size)
+        mtime = (st.st_mtim.tv_sec, st.st_mtim.tv_nsec)
+        ctime = (st.st_ctim.tv_sec, st.st_ctim.tv_nsec)
+    }
+
+    /// `stat` following symlinks; nil when the path cannot be stat'ed.
+    init?(statOf path: String) {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        self.init(st)
+    }
+
+    static func == (a: FileFingerprint, b: FileFingerprint) -> Bool {
+        a.device == b.device && a.inode == b.inode && a.size == b.size && a.mtime == b.mtime && a.ctime == b.ctime
+    }
+}
+
+/// Wall-clock seconds, only for the last-sync gauge (nothing behaves by it).
+enum WallClock {
+    static func secondsSinceEpoch() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}

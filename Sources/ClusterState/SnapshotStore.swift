@@ -1,0 +1,100 @@
+import Metrics
+import Synchronization
+
+/// Holds the current ``ClusterSnapshot`` and swaps it whole on every install (DESIGN §6).
+///
+/// Reading ``current`` is one uncontended lock and a retain, cheap enough for every query. Installs
+/// are serialised and the new snapshot is built outside the readers' lock, so a large cluster never
+/// stalls queries while it is indexed.
+public final class SnapshotStore: Sendable {
+    /// The own node's name; the snapshot's `node` is the Node object of that name.
+    public let nodeName: String?
+
+    private struct Readers {
+        var current: ClusterSnapshot?
+        var streams: [Int: AsyncStream<UInt64>.Continuation] = [:]
+        var nextStreamID = 0
+        var observers: [@Sendable (ClusterSnapshot) -> Void] = []
+    }
+
+    private let readers = Mutex(Readers())
+    /// Serialises installs; holds the last generation handed out.
+    private let writer = Mutex<UInt64>(0)
+    private let metrics: StoreMetrics
+
+    /// - Parameters:
+    ///   - nodeName: the own node (`--node-name`, `NODE_NAME`, or `nodeName` in the config).
+    public init(nodeName: String?) {
+        self.nodeName = nodeName
+        self.metrics = StoreMetrics()
+    }
+
+    /// The snapshot queries are answered from; nil before the first install.
+    public var current: ClusterSnapshot? { readers.withLock { $0.current } }
+
+    /// True once a complete cluster state has been installed (DESIGN §2 rule 5).
+    public var hasSynced: Bool { current != nil }
+
+    /// Indexes `objects` as the next generation, makes it current, then tells observers.
+    ///
+    /// Observers run on the installing thread, in install order; they must not install themselves.
+    @discardableResult
+    public func install(_ objects: ClusterObjects) -> ClusterSnapshot {
+        writer.withLock { generation in
+            generation += 1
+            let snapshot = ClusterSnapshot(generation: generation, objects: objects, nodeName: nodeName)
+            let (streams, observers) = readers.withLock { r in
+                r.current = snapshot
+                return (Array(r.streams.values), r.observers)
+            }
+            metrics.record(objects, generation: generation)
+            for stream in streams { stream.yield(snapshot.generation) }
+            for observer in observers { observer(snapshot) }
+            return snapshot
+        }
+    }
+
+    /// The generation of every install from now on, starting with the current one when there is one.
+    ///
+    /// A slow reader sees only the newest generation (older ones are dropped, never queued).
+    public func generations() -> AsyncStream<UInt64> {
+        let (stream, continuation) = AsyncStream<UInt64>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let id = readers.withLock { r in
+            let id = r.nextStreamID
+            r.nextStreamID += 1
+            r.streams[id] = continuation
+            if let current = r.current { continuation.yield(current.generation) }
+            return id
+        }
+        continuation.onTermination = { [weak self] _ in
+            _ = self?.readers.withLock { $0.streams.removeValue(forKey: id) }
+        }
+        return stream
+    }
+
+    /// Calls `observer` synchronously after every install (e.g. to drop pre-rendered answers).
+    public func onInstall(_ observer: @escaping @Sendable (ClusterSnapshot) -> Void) {
+        readers.withLock { $0.observers.append(observer) }
+    }
+}
+
+/// `fedns_cluster_*` gauges, declared once per store.
+private struct StoreMetrics: Sendable {
+    let services = Gauge(label: "fedns_cluster_objects", dimensions: [("kind", "service")])
+    let slices = Gauge(label: "fedns_cluster_objects", dimensions: [("kind", "endpointslice")])
+    let namespaces = Gauge(label: "fedns_cluster_objects", dimensions: [("kind", "namespace")])
+    let nodes = Gauge(label: "fedns_cluster_objects", dimensions: [("kind", "node")])
+    let pods = Gauge(label: "fedns_cluster_objects", dimensions: [("kind", "pod")])
+    let generation = Gauge(label: "fedns_cluster_snapshot_generation")
+    let lastSync = Gauge(label: "fedns_cluster_last_sync_timestamp_seconds")
+
+    func record(_ objects: ClusterObjects, generation: UInt64) {
+        services.record(objects.services.count)
+        slices.record(objects.endpointSlices.count)
+        namespaces.record(objects.namespaces.count)
+        nodes.record(objects.nodes.count)
+        pods.record(objects.pods.count)
+        self.generation.record(Double(generation))
+        lastSync.record(WallClock.secondsSinceEpoch())
+    }
+}

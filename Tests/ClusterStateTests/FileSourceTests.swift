@@ -1,0 +1,262 @@
+import ClusterState
+import Foundation
+import Logging
+import Synchronization
+import Testing
+
+/// A fresh directory under the system temp dir, removed on deinit.
+final class TempDir {
+    let path: String
+    init() throws {
+        var template = Array((NSTemporaryDirectory() + "/fedns-cluster-XXXXXX").utf8CString)
+        guard let made = mkdtemp(&template) else { throw CocoaError(.fileWriteUnknown) }
+        path = String(cString: made)
+    }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+    func file(_ name: String) -> String { path + "/" + name }
+}
+
+/// A Service whose ClusterIP tells the versions of the file apart.
+func stateFile(ip: String) -> String {
+    """
+    apiVersion: v1
+    kind: Service
+    metadata: {name: nginx, namespace: mynamespace}
+    spec: {clusterIP: \(ip)}
+    """
+}
+
+/// The ClusterIP the store serves now.
+func servedIP(_ store: SnapshotStore) -> String? {
+    guard case .clusterIP(let ips)? = store.current?.service("nginx", namespace: "mynamespace")?.kind else { return nil }
+    return ips.first
+}
+
+func inode(_ path: String) -> UInt64 {
+    var st = stat()
+    stat(path, &st)
+    return UInt64(st.st_ino)
+}
+
+/// Truncates and rewrites the file through the same inode, as `echo > file` does.
+func rewriteInPlace(_ path: String, _ text: String) throws {
+    let handle = try #require(FileHandle(forWritingAtPath: path))
+    try handle.truncate(atOffset: 0)
+    try handle.write(contentsOf: Data(text.utf8))
+    try handle.close()
+}
+
+/// Writes a sibling and renames it over the file, as editors and `kubectl cp`-style tools do.
+func replaceByRename(_ path: String, _ text: String) throws {
+    try text.write(toFile: path + ".tmp", atomically: false, encoding: .utf8)
+    #expect(rename(path + ".tmp", path) == 0)
+}
+
+/// Logs kept in memory.
+final class LogRecorder: Sendable {
+    struct Entry: Sendable { var level: Logger.Level; var message: String; var metadata: [String: String] }
+    let entries = Mutex<[Entry]>([])
+    var logger: Logger { Logger(label: "test") { _ in Handler(recorder: self) } }
+
+    struct Handler: LogHandler {
+        let recorder: LogRecorder
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] } set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) {
+            let flat = (event.metadata ?? [:]).mapValues { "\($0)" }
+            recorder.entries.withLock { $0.append(Entry(level: event.level, message: "\(event.message)", metadata: flat)) }
+        }
+    }
+}
+
+/// Polls a quiet file until the source relies on `stat` alone (its after-change window is over).
+func settle(_ source: FileSource) {
+    for _ in 0..<10 { #expect(source.checkNow() == .unchanged) }
+}
+
+@Suite struct FileSourceTests {
+    let dir: TempDir
+    let path: String
+    let store = SnapshotStore(nodeName: nil)
+    let logs = LogRecorder()
+    let source: FileSource
+
+    init() throws {
+        dir = try TempDir()
+        path = dir.file("state.yaml")
+        try stateFile(ip: "10.0.0.1").write(toFile: path, atomically: false, encoding: .utf8)
+        source = FileSource(path: path, store: store, logger: logs.logger)
+    }
+
+    @Test func firstLoadInstallsGenerationOne() throws {
+        let snapshot = try source.loadOnce()
+        #expect(snapshot.generation == 1)
+        #expect(servedIP(store) == "10.0.0.1")
+        #expect(source.checkNow() == .unchanged)
+        #expect(source.reloadsSucceeded == 1)
+    }
+
+    @Test func missingFileFailsTheFirstLoad() throws {
+        let missing = FileSource(path: dir.file("absent.yaml"), store: store, logger: logs.logger)
+        #expect(throws: ObjectError(kind: "File", namespace: nil, name: dir.file("absent.yaml"), field: "open",
+                                    problem: "No such file or directory")) { try missing.loadOnce() }
+        #expect(!store.hasSynced)
+    }
+
+    @Test func malformedFirstLoadThrowsTheObjectError() throws {
+        try stateFile(ip: "10.0.0.999").write(toFile: path, atomically: false, encoding: .utf8)
+        #expect(throws: ObjectError.self) { try source.loadOnce() }
+        #expect(source.lastError?.field == "spec.clusterIP")
+        #expect(!store.hasSynced)
+    }
+
+    @Test func rewriteInPlaceIsPickedUp() throws {
+        try source.loadOnce()
+        settle(source)
+        let before = inode(path)
+        try rewriteInPlace(path, stateFile(ip: "10.0.0.2"))
+        #expect(inode(path) == before)
+        #expect(source.checkNow() == .reloaded(generation: 2))
+        #expect(servedIP(store) == "10.0.0.2")
+        // same size, same inode, immediately after: still seen
+        try rewriteInPlace(path, stateFile(ip: "10.0.0.3"))
+        #expect(source.checkNow() == .reloaded(generation: 3))
+        #expect(servedIP(store) == "10.0.0.3")
+    }
+
+    @Test func replaceByRenameIsPickedUp() throws {
+        try source.loadOnce()
+        settle(source)
+        try replaceByRename(path, stateFile(ip: "10.0.0.2"))
+        #expect(source.checkNow() == .reloaded(generation: 2))
+        #expect(servedIP(store) == "10.0.0.2")
+    }
+
+    @Test func touchWithoutNewContentKeepsTheGeneration() throws {
+        try source.loadOnce()
+        try replaceByRename(path, stateFile(ip: "10.0.0.1"))
+        #expect(source.checkNow() == .unchanged)
+        #expect(store.current?.generation == 1)
+    }
+
+    @Test func configMapSymlinkSwapIsPickedUp() throws {
+        // The kubelet's atomic writer: state.yaml -> ..data/state.yaml, ..data -> ..<timestamp>
+        func version(_ name: String, ip: String) throws {
+            try FileManager.default.createDirectory(atPath: dir.file(name), withIntermediateDirectories: false)
+            try stateFile(ip: ip).write(toFile: dir.file("\(name)/state.yaml"), atomically: false, encoding: .utf8)
+        }
+        try version("..2024_05_01_10_00_00.1", ip: "10.0.0.1")
+        #expect(symlink("..2024_05_01_10_00_00.1", dir.file("..data")) == 0)
+        let linked = dir.file("linked.yaml")
+        #expect(symlink("..data/state.yaml", linked) == 0)
+        let source = FileSource(path: linked, store: store, logger: logs.logger)
+        try source.loadOnce()
+        #expect(servedIP(store) == "10.0.0.1")
+        settle(source)
+
+        try version("..2024_05_01_10_05_00.2", ip: "10.0.0.2")
+        #expect(symlink("..2024_05_01_10_05_00.2", dir.file("..data_tmp")) == 0)
+        #expect(rename(dir.file("..data_tmp"), dir.file("..data")) == 0)
+        try FileManager.default.removeItem(atPath: dir.file("..2024_05_01_10_00_00.1"))
+        #expect(source.checkNow() == .reloaded(generation: 2))
+        #expect(servedIP(store) == "10.0.0.2")
+    }
+
+    @Test func malformedUpdateKeepsTheLastGoodSnapshotUntilAGoodOne() throws {
+        try source.loadOnce()
+        try replaceByRename(path, stateFile(ip: "10.0.0.256"))
+        guard case .failed(let error) = source.checkNow() else { Issue.record("bad update accepted"); return }
+        #expect(error.field == "spec.clusterIP")
+        #expect(store.current?.generation == 1)
+        #expect(servedIP(store) == "10.0.0.1")
+        #expect(source.reloadsFailed == 1)
+        #expect(source.lastError == error)
+
+        // reported once, with what an operator needs to find it
+        let reports = logs.entries.withLock { $0 }.filter { $0.metadata["cluster.error.field"] != nil }
+        #expect(reports.count == 1)
+        #expect(reports.first?.metadata["cluster.file"] == path)
+        #expect(reports.first?.metadata["cluster.error.object"] == "mynamespace/nginx")
+        #expect(reports.first?.metadata["cluster.error.field"] == "spec.clusterIP")
+        #expect(reports.first?.message.contains("Service mynamespace/nginx: spec.clusterIP") == true)
+
+        // the same bad bytes are not reloaded or counted again
+        try replaceByRename(path, stateFile(ip: "10.0.0.256"))
+        #expect(source.checkNow() == .unchanged)
+        #expect(source.reloadsFailed == 1)
+
+        try replaceByRename(path, stateFile(ip: "10.0.0.4"))
+        #expect(source.checkNow() == .reloaded(generation: 2))
+        #expect(servedIP(store) == "10.0.0.4")
+        #expect(source.lastError == nil)
+        #expect(source.reloadsSucceeded == 2)
+    }
+
+    @Test func aFileGoneForAWhileIsReportedOnceAndTheSnapshotStays() throws {
+        try source.loadOnce()
+        try FileManager.default.removeItem(atPath: path)
+        guard case .failed(let error) = source.checkNow() else { Issue.record("missing file not reported"); return }
+        #expect(error.kind == "File")
+        #expect(source.checkNow() == .unchanged)
+        #expect(source.reloadsFailed == 1)
+        #expect(servedIP(store) == "10.0.0.1")
+        // back with the same content: nothing to reload, nothing wrong any more
+        try stateFile(ip: "10.0.0.1").write(toFile: path, atomically: false, encoding: .utf8)
+        #expect(source.checkNow() == .unchanged)
+        #expect(source.lastError == nil)
+        #expect(store.current?.generation == 1)
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func runServesAChangeWithinOneSecond() async throws {
+        let source = self.source
+        try source.loadOnce()
+        let task = Task { await source.run() }
+        defer { task.cancel() }
+        try await Task.sleep(for: .milliseconds(300))
+        let clock = ContinuousClock()
+        let start = clock.now
+        try replaceByRename(path, stateFile(ip: "10.0.0.7"))
+        let served = await waitForGeneration(store, 2, within: .seconds(1))
+        #expect(served)
+        #expect(clock.now - start < .seconds(1))
+        #expect(servedIP(store) == "10.0.0.7")
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func runUsesTheInjectedSleepAndStopsOnCancellation() async throws {
+        let asked = Mutex<[Duration]>([])
+        let source = FileSource(path: path, store: store, logger: logs.logger, pollInterval: .milliseconds(200)) { d in
+            asked.withLock { $0.append(d) }
+            try await Task.sleep(for: .milliseconds(5))  // virtual 200 ms
+        }
+        try source.loadOnce()
+        let task = Task { await source.run() }
+        try rewriteInPlace(path, stateFile(ip: "10.0.0.8"))
+        #expect(await waitForGeneration(store, 2, within: .seconds(5)))
+        task.cancel()
+        await task.value  // returns once cancelled
+        #expect(asked.withLock { $0 }.allSatisfy { $0 == .milliseconds(200) })
+        #expect(servedIP(store) == "10.0.0.8")
+    }
+}
+
+/// True once the store reaches `generation`, false after `timeout`.
+func waitForGeneration(_ store: SnapshotStore, _ generation: UInt64, within timeout: Duration) async -> Bool {
+    await withTaskGroup(of: Bool.self) { group in
+        group.addTask {
+            for await g in store.generations() where g >= generation { return true }
+            return false
+        }
+        group.addTask {
+            try? await Task.sleep(for: timeout)
+            return false
+        }
+        let first = await group.next() ?? false
+        group.cancelAll()
+        return first
+    }
+}
