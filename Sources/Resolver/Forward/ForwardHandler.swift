@@ -35,6 +35,7 @@ public final class ForwardHandler: Handler {
         self.health = Mutex(UpstreamHealth(threshold: config.failuresBeforeDown))
     }
 
+    /// Forwards `request`; as the last handler it never calls `next`.
     public func handle(_ request: Request, next: Next) async -> Response {
         let key = ForwardKey(request)
         let upstreams = config.upstreams(for: request.name)
