@@ -86,6 +86,14 @@ public final class FednsServer: ServiceLifecycle.Service, Sendable {
         ])
         onBound(bound)
 
+        if await engine.detectForwardingLoop() {
+            for c in channels { try? await c.close() }
+            throw ServerError(message: "forwarding loop detected: a query fedns forwarded came back to its own listener "
+                + "(\(bound.dns.map(\.description).joined(separator: ", "))). An upstream forwards to fedns; "
+                + "point upstreams/upstreamResolvConf at servers that do not send queries back (e.g. not the node's "
+                + "resolv.conf when it names fedns itself).")
+        }
+
         let lameduckNanos = UInt64(config.lameduckSeconds * 1_000_000_000)
         let openChannels = channels
         await withGracefulShutdownHandler {

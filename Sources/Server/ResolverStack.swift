@@ -102,8 +102,7 @@ struct ResolverStack {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ForwardConfigError(field: "upstreamResolvConf", reason: "cannot read '\(path)' and no upstreams are configured")
         }
-        let conf = ResolvConf(parsing: String(decoding: data, as: UTF8.self))
-        return try conf.nameservers.map { ns throws(ForwardConfigError) in try Upstream(host: ns, port: 53) }
+        return try Upstream.fromResolvConf(String(decoding: data, as: UTF8.self))
     }
 
     /// Parses every `zones:` entry with ldns; an error names the file and line.

@@ -11,9 +11,9 @@ import dns.message
 import dns.rcode
 import pytest
 
-from clusterdata import CLUSTER_TTL, NGINX_IP, fedns_config
+from clusterdata import CLUSTER_TTL, NGINX_IP, cluster_state, fedns_config
 from dnscheck import assert_section
-from servers import ask, fedns_binary
+from servers import Fedns, ask, fedns_binary, free_port
 
 T = CLUSTER_TTL
 
@@ -129,3 +129,25 @@ def test_version_prints_and_exits_zero():
     out = subprocess.run([fedns_binary(), "--version"], capture_output=True, text=True, timeout=30)
     assert out.returncode == 0 and out.stdout.strip(), out.stdout + out.stderr
 
+
+
+def test_forwarding_loop_is_found_at_start_up_and_fedns_exits_with_a_clear_message():
+    """DESIGN §4: two resolvers forwarding to each other. The second one started probes, its probe
+    comes back through the first, and it exits non-zero naming the loop (as CoreDNS `loop` does)."""
+
+    a_port, b_port = free_port(), free_port()
+    a = Fedns(config=fedns_config(("127.0.0.1", b_port)), state=cluster_state(), port=a_port)
+    b = Fedns(config=fedns_config(("127.0.0.1", a_port)), state=cluster_state(), port=b_port)
+    a.start()
+    try:
+        b.start(wait_ready=False)
+        try:
+            code = b.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            pytest.fail("fedns kept running although its upstream forwards back to it")
+        log = open(b.log).read()
+        assert code != 0, log
+        assert "forwarding loop" in log, log
+    finally:
+        b.stop()
+        a.stop()

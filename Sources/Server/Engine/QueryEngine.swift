@@ -12,6 +12,7 @@ public final class QueryEngine: Sendable {
     let identity: String?
     let metrics: ServerMetrics
     let logger: Logger
+    let loopDetector = LoopDetector()
 
     public init(chain: Chain, snapshots: SnapshotStore, identity: String?, metrics: ServerMetrics, logger: Logger) {
         self.chain = chain
@@ -39,7 +40,10 @@ public final class QueryEngine: Sendable {
         }
         let request = Request(message: query, transport: transport, clientAddress: client)
         let response: Response
-        if view.qclass == .chaos {
+        if loopDetector.isOwnProbe(request.name) {
+            // Our start-up probe came back through an upstream: answer at once so it stops circling.
+            response = .error(.servFail, to: request, ede: .other, text: "forwarding loop")
+        } else if view.qclass == .chaos {
             response = identityAnswer(request)
         } else if view.qtype == .any {
             response = minimalAnyAnswer(request)
@@ -55,6 +59,11 @@ public final class QueryEngine: Sendable {
             pre = (generation, PrerenderedAnswer(rendering: response.message))
         }
         return Outcome(bytes: bytes, rcode: message.header.rcode, prerendered: pre)
+    }
+
+    /// Probes the forwarders for a loop back to this server (DESIGN §4); true when one exists.
+    func detectForwardingLoop() async -> Bool {
+        await loopDetector.probe(through: chain.suffix(from: "forward"))
     }
 
     /// CH TXT `id.server.` / `hostname.bind.` (RFC 4892); the gate lets these through only when identity is on.
