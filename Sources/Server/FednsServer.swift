@@ -62,8 +62,8 @@ public final class FednsServer: ServiceLifecycle.Service, Sendable {
                 channels.append(tcp)
                 bound.dns.append(actual)
             }
-            for (which, listen) in [("health", config.health), ("ready", config.ready), ("metrics", config.metrics)] {
-                guard let address = listen.address else { continue }
+            for (which, listen) in [("health", config.effectiveHealth), ("ready", config.effectiveReady), ("metrics", config.effectiveMetrics)] {
+                guard let address = listen else { continue }
                 let channel = try await AdminHTTPServer.bind(address: address, group: group, routes: routes(for: which))
                 channels.append(channel)
                 let actual = HostPort(host: address.host, port: channel.localAddress?.port ?? address.port)

@@ -48,8 +48,9 @@ import Testing
         #expect(c.identity == "node-a.fedns")
         #expect(c.lameduckSeconds == 2)
         #expect(c.logLevel == "debug")
-        #expect(c.metrics.address == HostPort(host: "127.0.0.1", port: 0))
-        #expect(c.health.address == nil)
+        #expect(c.effectiveMetrics == HostPort(host: "127.0.0.1", port: 0))
+        #expect(c.effectiveHealth == nil)
+        #expect(c.effectiveReady == HostPort(host: "0.0.0.0", port: 8181))
         #expect(c.clusterStateFile == "/tmp/cluster.yaml")
     }
 
@@ -148,9 +149,16 @@ import Testing
         var c = FednsConfig()
         #expect(c.effectiveListen == [HostPort(host: "169.254.20.10", port: 53)])
         #expect(c.searchPathOn == false)
+        // NodeLocal DNSCache: health and ready on the link-local address, metrics on :9253.
+        #expect(c.effectiveHealth == HostPort(host: "169.254.20.10", port: 8080))
+        #expect(c.effectiveReady == HostPort(host: "169.254.20.10", port: 8181))
+        #expect(c.effectiveMetrics == HostPort(host: "0.0.0.0", port: 9253))
         c.mode = .sidecar
         #expect(c.effectiveListen == [HostPort(host: "127.0.0.1", port: 53)])
         #expect(c.searchPathOn == true)
+        // CoreDNS ports.
+        #expect(c.effectiveHealth == HostPort(host: "0.0.0.0", port: 8080))
+        #expect(c.effectiveMetrics == HostPort(host: "0.0.0.0", port: 9153))
     }
 
     @Test(arguments: [

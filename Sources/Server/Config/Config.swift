@@ -44,9 +44,11 @@ public struct ZoneSpec: Hashable, Sendable {
     public var file: String
 }
 
-/// An admin HTTP listener (`metrics`, `health`, `ready`). `nil` address disables it.
-public struct AdminListen: Hashable, Sendable {
-    public var address: HostPort?
+/// An admin HTTP listener (`metrics`, `health`, `ready`): the mode's default, off, or an address.
+public enum AdminListen: Hashable, Sendable {
+    case modeDefault
+    case off
+    case at(HostPort)
 }
 
 /// The whole configuration, after precedence has been applied (DESIGN §7).
@@ -77,9 +79,9 @@ public struct FednsConfig: Sendable {
     public var identity: String?
     public var lameduckSeconds: Double = 5
     public var logLevel = "info"
-    public var metrics = AdminListen(address: nil)
-    public var health = AdminListen(address: nil)
-    public var ready = AdminListen(address: nil)
+    public var metrics = AdminListen.modeDefault
+    public var health = AdminListen.modeDefault
+    public var ready = AdminListen.modeDefault
     /// `file` or `kubernetes`.
     public var sourceType = "file"
     public var clusterStateFile: String?
@@ -95,14 +97,22 @@ public struct FednsConfig: Sendable {
         return [mode == .nodeLocal ? HostPort(host: "169.254.20.10", port: 53) : HostPort(host: "127.0.0.1", port: 53)]
     }
 
-    /// Admin defaults as CoreDNS and NodeLocal DNSCache use them.
-    public mutating func applyModeDefaults(adminHost: String) {
-        let metricsPort = mode == .nodeLocal ? 9253 : 9153
-        if metrics.address == nil, !metricsExplicit { metrics.address = HostPort(host: adminHost, port: metricsPort) }
-        if health.address == nil, !healthExplicit { health.address = HostPort(host: adminHost, port: 8080) }
-        if ready.address == nil, !readyExplicit { ready.address = HostPort(host: adminHost, port: 8181) }
+    /// Where each admin endpoint listens, with the defaults of DESIGN §7: as CoreDNS in sidecar
+    /// mode (`:8080` health, `:8181` ready, `:9153` metrics); with hostNetwork in node-local mode as
+    /// NodeLocal DNSCache does (health and ready on the link-local listen address, metrics `:9253`).
+    public var effectiveHealth: HostPort? { resolve(health, port: 8080, nodeLocalOnListenAddress: true) }
+    public var effectiveReady: HostPort? { resolve(ready, port: 8181, nodeLocalOnListenAddress: true) }
+    public var effectiveMetrics: HostPort? { resolve(metrics, port: mode == .nodeLocal ? 9253 : 9153, nodeLocalOnListenAddress: false) }
+
+    private func resolve(_ setting: AdminListen, port: Int, nodeLocalOnListenAddress: Bool) -> HostPort? {
+        switch setting {
+        case .off: return nil
+        case .at(let address): return address
+        case .modeDefault:
+            let host = mode == .nodeLocal && nodeLocalOnListenAddress ? effectiveListen[0].host : "0.0.0.0"
+            return HostPort(host: host, port: port)
+        }
     }
-    var metricsExplicit = false, healthExplicit = false, readyExplicit = false
 
     /// The server-side search path is on by default in sidecar mode only (DESIGN §3).
     public var searchPathOn: Bool { searchPathEnabled ?? (mode == .sidecar) }

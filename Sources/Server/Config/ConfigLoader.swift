@@ -120,11 +120,11 @@ public enum ConfigLoader {
             guard var s = try r.sub(key) else { continue }
             try s.rejectUnknown(["listen"])
             guard let v = try s.string("listen") else { continue }
-            let address = v.isEmpty ? nil : try s.hostPort(v, field: "listen", defaultPort: 0)
+            let setting: AdminListen = v.isEmpty ? .off : .at(try s.hostPort(v, field: "listen", defaultPort: 0))
             switch key {
-            case "metrics": c.metrics.address = address; c.metricsExplicit = true
-            case "health": c.health.address = address; c.healthExplicit = true
-            default: c.ready.address = address; c.readyExplicit = true
+            case "metrics": c.metrics = setting
+            case "health": c.health = setting
+            default: c.ready = setting
             }
         }
         if var s = try r.sub("source") {

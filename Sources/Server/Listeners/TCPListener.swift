@@ -62,6 +62,7 @@ final class TCPQueryHandler: ChannelDuplexHandler {
                 return
             }
             inFlight += 1
+            let received = NIODeadline.now()
             let packet = Array(buffer.readableBytesView)
             let engine = self.engine
             let loop = context.eventLoop
@@ -74,6 +75,7 @@ final class TCPQueryHandler: ChannelDuplexHandler {
                     handler.inFlight -= 1
                     metrics.countResponse(tcp: true, rcode: outcome.rcode)
                     handler.send(outcome.bytes, context: context)
+                    metrics.tcp.duration.recordNanoseconds((NIODeadline.now() - received).nanoseconds)
                 }
             }
         }

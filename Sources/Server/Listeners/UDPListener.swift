@@ -27,6 +27,7 @@ final class UDPQueryHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
         let metrics = engine.metrics
+        let received = NIODeadline.now()
         let buffer = envelope.data
         let verdict = buffer.withUnsafeReadableBytes { Gate.inspect($0, identityNames: identityNames) }
         switch verdict {
@@ -45,8 +46,11 @@ final class UDPQueryHandler: ChannelInboundHandler {
                 send(reply, to: envelope.remoteAddress, context: context)
                 return
             }
-            if answerFromTable(buffer: buffer, view: view, to: envelope.remoteAddress, context: context) { return }
-            resolveSlowly(buffer: buffer, view: view, to: envelope.remoteAddress, context: context)
+            if answerFromTable(buffer: buffer, view: view, to: envelope.remoteAddress, context: context) {
+                metrics.udp.duration.recordNanoseconds((NIODeadline.now() - received).nanoseconds)
+                return
+            }
+            resolveSlowly(buffer: buffer, view: view, to: envelope.remoteAddress, received: received, context: context)
         }
     }
 
@@ -68,7 +72,8 @@ final class UDPQueryHandler: ChannelInboundHandler {
         return true
     }
 
-    private func resolveSlowly(buffer: ByteBuffer, view: QueryView, to remote: SocketAddress, context: ChannelHandlerContext) {
+    private func resolveSlowly(buffer: ByteBuffer, view: QueryView, to remote: SocketAddress, received: NIODeadline,
+                               context: ChannelHandlerContext) {
         let packet = Array(buffer.readableBytesView)
         let engine = self.engine
         let loop = context.eventLoop
@@ -83,6 +88,7 @@ final class UDPQueryHandler: ChannelInboundHandler {
                 }
                 engine.metrics.countResponse(tcp: false, rcode: outcome.rcode)
                 handler.send(outcome.bytes, to: remote, context: context)
+                engine.metrics.udp.duration.recordNanoseconds((NIODeadline.now() - received).nanoseconds)
             }
         }
     }
