@@ -10,7 +10,9 @@ public protocol TimeSource: Sendable {
 public struct SystemTimeSource: TimeSource {
     public init() {}
     public func nowNanoseconds() -> UInt64 {
-        let d = ContinuousClock.now - ContinuousClock.Instant.origin
+        // Read the lazily set origin before `now`, or the first reading is negative and traps.
+        let origin = ContinuousClock.Instant.origin
+        let d = ContinuousClock.now - origin
         return UInt64(d.components.seconds) * 1_000_000_000 + UInt64(d.components.attoseconds / 1_000_000_000)
     }
     public func sleep(nanoseconds: UInt64) async throws { try await Task.sleep(nanoseconds: nanoseconds) }

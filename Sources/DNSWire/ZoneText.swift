@@ -30,14 +30,15 @@ extension ResourceRecord {
         return line
     }
 
-    /// One record per non-empty line that is not a `;` comment: records for table-driven tests.
+    /// One record per non-empty line that is not a `;` comment (leading blanks ignored, so every line
+    /// names its owner): records for table-driven tests.
     public static func parseAll(_ text: String, origin: DomainName = .root, defaultTTL: UInt32 = 3600) throws(WireError) -> [ResourceRecord] {
         var records: [ResourceRecord] = []
         for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let trimmed = line.drop(while: { $0 == " " || $0 == "\t" })
             if trimmed.isEmpty || trimmed.hasPrefix(";") { continue }
             do {
-                records.append(try ResourceRecord(zoneText: String(line), origin: origin, defaultTTL: defaultTTL))
+                records.append(try ResourceRecord(zoneText: String(trimmed), origin: origin, defaultTTL: defaultTTL))
             } catch {
                 throw WireError("line \(number + 1): \(error.message)")
             }

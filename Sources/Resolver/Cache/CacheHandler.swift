@@ -1,0 +1,82 @@
+import DNSWire
+import Synchronization
+
+/// Caches the answers of the handlers after it (forward), keyed on the lower-cased question and
+/// the DO and CD bits (DESIGN §4).
+///
+/// A hit is decoded from the stored wire form with every TTL counted down by the time elapsed; an
+/// expired answer within `staleMaxAge` is served stale (TTL `staleAnswerTTL`, EDE 3) when the
+/// upstream path returns SERVFAIL (RFC 8767).
+public final class CacheHandler: Handler {
+    public let name = "cache"
+    public let config: CacheConfig
+    private let time: any TimeSource
+    private let store: Mutex<CacheStore>
+    private let metrics = CacheMetrics()
+
+    /// - Throws: when the configuration is invalid.
+    public init(config: CacheConfig = CacheConfig(), time: any TimeSource = SystemTimeSource()) throws(CacheConfigError) {
+        try config.validate()
+        self.config = config
+        self.time = time
+        self.store = Mutex(CacheStore(capacity: config.maxEntries))
+    }
+
+    /// The number of cached answers.
+    public var count: Int { store.withLock { $0.count } }
+
+    public func handle(_ request: Request, next: Next) async -> Response {
+        let key = CacheKey(name: request.name, type: request.type, class: request.question.class,
+                           dnssecOK: request.dnssecOK, checkingDisabled: request.checkingDisabled)
+        let now = time.nowNanoseconds()
+        let found = store.withLock { $0.lookup(key, now: now) }
+        if case .fresh(let entry) = found, let message = Self.render(entry, for: request, now: now) {
+            metrics.hits.increment()
+            return Response(message: message)
+        }
+        metrics.misses.increment()
+        let response = await next(request)
+        if case .stale(let entry) = found, config.serveStale, response.rcode == .servFail,
+           let message = Self.render(entry, for: request, now: now, staleTTL: config.staleAnswerTTL) {
+            metrics.stale.increment()
+            return Response(message: message)
+        }
+        insert(response.message, key: key)
+        return response
+    }
+
+    private func insert(_ message: Message, key: CacheKey) {
+        guard let (ttl, _) = CachePolicy.ttl(for: message, config: config), ttl > 0 else { return }
+        var stored = message
+        stored.header.id = 0
+        stored.edns = nil
+        // No record may outlive the entry (maxTTL caps, SOA bounds).
+        for i in stored.answer.indices { stored.answer[i].ttl = min(stored.answer[i].ttl, ttl) }
+        for i in stored.authority.indices { stored.authority[i].ttl = min(stored.authority[i].ttl, ttl) }
+        for i in stored.additional.indices { stored.additional[i].ttl = min(stored.additional[i].ttl, ttl) }
+        let now = time.nowNanoseconds()
+        let entry = CacheEntry(wire: WireCodec.encode(stored), storedAt: now, ttl: ttl,
+                               staleMaxAge: config.serveStale ? config.staleMaxAge : 0)
+        let (evicted, count) = store.withLock { s in (s.insert(key, entry, now: now), s.count) }
+        if evicted > 0 { metrics.evictions.increment(by: evicted) }
+        metrics.entries.record(count)
+    }
+
+    /// The cached answer for `request`: its ID, question (byte for byte), RD and OPT; TTLs counted
+    /// down by the whole seconds elapsed (never below 0), or all set to `staleTTL` with EDE 3.
+    static func render(_ entry: CacheEntry, for request: Request, now: UInt64, staleTTL: UInt32? = nil) -> Message? {
+        guard var m = try? WireCodec.decode(entry.wire) else { return nil }
+        let elapsed = UInt32(clamping: (now - min(now, entry.storedAt)) / 1_000_000_000)
+        func age(_ rrs: inout [ResourceRecord]) {
+            for i in rrs.indices { rrs[i].ttl = staleTTL ?? (rrs[i].ttl - min(rrs[i].ttl, elapsed)) }
+        }
+        age(&m.answer); age(&m.authority); age(&m.additional)
+        m.header.id = request.message.header.id
+        m.header.recursionDesired = request.message.header.recursionDesired
+        m.header.recursionAvailable = true
+        m.questions = request.message.questions
+        if let e = request.message.edns { m.edns = EDNS(udpPayloadSize: 1232, dnssecOK: e.dnssecOK) }
+        if staleTTL != nil { m.addExtendedError(.staleAnswer, text: "serve-stale") }
+        return m
+    }
+}

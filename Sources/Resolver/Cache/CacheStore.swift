@@ -1,0 +1,100 @@
+import DNSWire
+import NameExpansion
+
+/// What a cached answer is filed under: the lower-cased question and the DO and CD bits, since an
+/// answer with or without DNSSEC records, validated or not, is a different answer.
+struct CacheKey: Hashable, Sendable {
+    let name: DomainName
+    let type: RRType
+    let `class`: RRClass
+    let dnssecOK: Bool
+    let checkingDisabled: Bool
+}
+
+/// One cached answer: the wire form of the message (ID 0, no OPT) and when it was stored.
+struct CacheEntry: Sendable {
+    let wire: [UInt8]
+    let storedAt: UInt64
+    /// Lifetime in seconds; every record's TTL in `wire` is at most this.
+    let ttl: UInt32
+    let expiresAt: UInt64
+    /// Until when an expired answer may be served stale.
+    let staleUntil: UInt64
+
+    init(wire: [UInt8], storedAt: UInt64, ttl: UInt32, staleMaxAge: UInt32) {
+        self.wire = wire; self.storedAt = storedAt; self.ttl = ttl
+        expiresAt = storedAt + UInt64(ttl) * 1_000_000_000
+        staleUntil = expiresAt + UInt64(staleMaxAge) * 1_000_000_000
+    }
+}
+
+/// A bounded map of cached answers.
+///
+/// Eviction samples up to `sampleSize` entries at random and evicts the one that expires first
+/// (preferring any whose stale window has passed), as Redis does: O(1) per insert, no list to
+/// maintain, and close to "evict what is least worth keeping" for TTL-bounded data. When the
+/// cache holds no more entries than the sample, every entry is examined.
+struct CacheStore: Sendable {
+    enum Lookup { case fresh(CacheEntry), stale(CacheEntry), miss }
+
+    let capacity: Int
+    let sampleSize: Int
+    private var entries: [CacheKey: (entry: CacheEntry, slot: Int)] = [:]
+    /// Keys in a dense array so that a random one is O(1) to pick.
+    private var keys: [CacheKey] = []
+
+    init(capacity: Int, sampleSize: Int = 8) {
+        self.capacity = capacity; self.sampleSize = sampleSize
+        entries.reserveCapacity(min(capacity, 1 << 16)); keys.reserveCapacity(min(capacity, 1 << 16))
+    }
+
+    var count: Int { keys.count }
+
+    /// Looks `key` up at `now`; entries past their stale window are dropped on the way.
+    mutating func lookup(_ key: CacheKey, now: UInt64) -> Lookup {
+        guard let entry = entries[key]?.entry else { return .miss }
+        if now < entry.expiresAt { return .fresh(entry) }
+        if now < entry.staleUntil { return .stale(entry) }
+        remove(key)
+        return .miss
+    }
+
+    /// Stores `entry`, evicting when full; returns the number of evictions (0 or 1).
+    @discardableResult
+    mutating func insert(_ key: CacheKey, _ entry: CacheEntry, now: UInt64) -> Int {
+        if let slot = entries[key]?.slot {
+            entries[key] = (entry, slot)
+            return 0
+        }
+        var evicted = 0
+        if keys.count >= capacity, let victim = pickVictim(now: now) {
+            remove(victim)
+            evicted = 1
+        }
+        entries[key] = (entry, keys.count)
+        keys.append(key)
+        return evicted
+    }
+
+    mutating func remove(_ key: CacheKey) {
+        guard let slot = entries.removeValue(forKey: key)?.slot else { return }
+        let last = keys.removeLast()
+        if slot < keys.count {
+            keys[slot] = last
+            entries[last]!.slot = slot
+        }
+    }
+
+    private func pickVictim(now: UInt64) -> CacheKey? {
+        guard !keys.isEmpty else { return nil }
+        var rng = SystemRandomNumberGenerator()
+        let candidates = keys.count <= sampleSize ? keys : (0..<sampleSize).map { _ in keys.randomElement(using: &rng)! }
+        // Worth least: past its stale window, then the soonest to expire.
+        return candidates.min { a, b in
+            let ea = entries[a]!.entry, eb = entries[b]!.entry
+            let deadA = now >= ea.staleUntil, deadB = now >= eb.staleUntil
+            if deadA != deadB { return deadA }
+            return ea.expiresAt < eb.expiresAt
+        }
+    }
+}

@@ -1,0 +1,190 @@
+import DNSWire
+import Logging
+import NameExpansion
+import NIOCore
+import Synchronization
+
+/// The last handler: sends the query to an upstream and returns its answer (DESIGN §4).
+///
+/// Each try uses a fresh random ID and a fresh socket with a kernel-chosen source port; only a
+/// reply from the upstream's address and port with the ID and the question counts (RFC 5452).
+/// UDP first, TCP after TC. Tries are bounded by `tryTimeout` and the query by `budget`; when every
+/// upstream fails the answer is SERVFAIL with EDE 22 (timeouts) or 23 (network errors).
+public final class ForwardHandler: Handler {
+    public let name = "forward"
+    public let config: ForwardConfig
+    private let exchange: UpstreamExchange
+    private let time: any TimeSource
+    private let logger: Logger
+    private let metrics: ForwardMetrics
+    private let health: Mutex<UpstreamHealth>
+    private let inFlight = InFlight<ForwardKey, ForwardResult>()
+
+    /// - Parameters:
+    ///   - group: the event loops the upstream sockets run on (shared with the server).
+    ///   - time: drives timeouts, the budget and probe intervals.
+    /// - Throws: when the configuration is invalid, e.g. an upstream is one of fedns's own listen addresses.
+    public init(config: ForwardConfig, group: any EventLoopGroup, time: any TimeSource = SystemTimeSource(),
+                logger: Logger = Logger(label: "fedns.forward")) throws(ForwardConfigError) {
+        try config.validate()
+        self.config = config
+        self.exchange = UpstreamExchange(group: group, time: time)
+        self.time = time
+        self.logger = logger
+        self.metrics = ForwardMetrics(upstreams: config.allUpstreams)
+        self.health = Mutex(UpstreamHealth(threshold: config.failuresBeforeDown))
+    }
+
+    public func handle(_ request: Request, next: Next) async -> Response {
+        let key = ForwardKey(request)
+        let upstreams = config.upstreams(for: request.name)
+        let result = await inFlight.run(key) { await self.forward(key, to: upstreams) }
+        switch result {
+        case .answer(let upstreamReply):
+            return Response(message: Self.reply(upstreamReply, to: request))
+        case .failed(let ede, let text):
+            return .error(.servFail, to: request, ede: ede, text: text)
+        }
+    }
+
+    /// True when `upstream` has failed often enough in a row to be tried last.
+    public func isDown(_ upstream: Upstream) -> Bool { health.withLock { $0.isDown(upstream) } }
+
+    /// Probes every down upstream with `. NS` each `probeInterval` and brings back those that answer.
+    /// Runs until the task is cancelled (a service in the server's group).
+    public func runHealthProbes() async {
+        while !Task.isCancelled {
+            do { try await time.sleep(nanoseconds: config.probeIntervalNanoseconds) } catch { return }
+            let down = health.withLock { $0.down }
+            await withTaskGroup(of: Void.self) { probes in
+                for upstream in down { probes.addTask { await self.probe(upstream) } }
+            }
+        }
+    }
+
+    /// Any reply to `. NS` (whatever its rcode) shows the upstream is serving again.
+    private func probe(_ upstream: Upstream) async {
+        let (bytes, matcher) = Self.query(Question(name: .root, type: .ns), dnssecOK: false, checkingDisabled: false)
+        let outcome = await exchange.udp(bytes, matcher: matcher, to: upstream, timeoutNanoseconds: config.tryTimeoutNanoseconds)
+        if case .reply = outcome { markUp(upstream) } else { metrics.healthFailure(upstream) }
+    }
+
+    // MARK: forwarding
+
+    private func forward(_ key: ForwardKey, to upstreams: [Upstream]) async -> ForwardResult {
+        let start = time.nowNanoseconds()
+        let deadline = start + config.budgetNanoseconds
+        defer { metrics.duration.recordNanoseconds(Int64(time.nowNanoseconds() - start)) }
+        var sawTimeout = false
+        var failedReply: Message?
+        var round = health.withLock { $0.ordered(upstreams) }
+        // Timeouts may be UDP loss: the upstreams that timed out get another round while budget remains.
+        while !round.isEmpty {
+            var timedOut: [Upstream] = []
+            for upstream in round {
+                let now = time.nowNanoseconds()
+                guard now < deadline else { break }
+                switch await tryUpstream(upstream, key, timeout: min(config.tryTimeoutNanoseconds, deadline - now)) {
+                case .reply(let m) where m.header.rcode == .servFail || m.header.rcode == .refused:
+                    // The upstream is alive but cannot help; another one may.
+                    markUp(upstream)
+                    failedReply = m
+                case .reply(let m):
+                    markUp(upstream)
+                    return .answer(m)
+                case .timeout:
+                    sawTimeout = true
+                    markFailed(upstream)
+                    timedOut.append(upstream)
+                case .networkError(let why):
+                    logger.debug("upstream network error", metadata: ["dns.upstream": "\(upstream)", "error": "\(why)"])
+                    markFailed(upstream)
+                }
+            }
+            round = time.nowNanoseconds() < deadline ? timedOut : []
+        }
+        if let failedReply { return .answer(failedReply) }
+        return sawTimeout ? .failed(.noReachableAuthority, "upstream timeout") : .failed(.networkError, "upstream unreachable")
+    }
+
+    /// One try: UDP, then TCP on the same upstream when the UDP reply is truncated.
+    private func tryUpstream(_ upstream: Upstream, _ key: ForwardKey, timeout: UInt64) async -> TryOutcome {
+        let started = time.nowNanoseconds()
+        let (bytes, matcher) = Self.query(key.question, dnssecOK: key.dnssecOK, checkingDisabled: key.checkingDisabled)
+        metrics.request(upstream)
+        var outcome = await exchange.udp(bytes, matcher: matcher, to: upstream, timeoutNanoseconds: timeout)
+        if case .reply(let m) = outcome, m.header.truncated {
+            let left = timeout - min(timeout, time.nowNanoseconds() - started)
+            let (tcpBytes, tcpMatcher) = Self.query(key.question, dnssecOK: key.dnssecOK, checkingDisabled: key.checkingDisabled)
+            outcome = left > 0 ? await exchange.tcp(tcpBytes, matcher: tcpMatcher, to: upstream, timeoutNanoseconds: left) : .timeout
+        }
+        if case .reply(let m) = outcome { metrics.response(upstream, m.header.rcode) }
+        return outcome
+    }
+
+    /// A query with a fresh random ID (RFC 5452 §9.2), EDNS payload 1232, DO and CD as the client set them.
+    static func query(_ question: Question, dnssecOK: Bool, checkingDisabled: Bool) -> (bytes: [UInt8], matcher: ReplyMatcher) {
+        var rng = SystemRandomNumberGenerator()
+        let id = UInt16.random(in: .min ... .max, using: &rng)
+        var m = Message.query(id: id, name: question.name, type: question.type, class: question.class,
+                              edns: EDNS(udpPayloadSize: 1232, dnssecOK: dnssecOK))
+        m.header.checkingDisabled = checkingDisabled
+        return (WireCodec.encode(m), ReplyMatcher(id: id, question: question))
+    }
+
+    private func markUp(_ upstream: Upstream) {
+        let wasDown = health.withLock { h in
+            let was = h.isDown(upstream)
+            h.recordSuccess(upstream)
+            return was
+        }
+        if wasDown { logger.info("upstream is back", metadata: ["dns.upstream": "\(upstream)"]) }
+    }
+
+    private func markFailed(_ upstream: Upstream) {
+        metrics.healthFailure(upstream)
+        if health.withLock({ $0.recordFailure(upstream) }) {
+            logger.info("upstream marked down", metadata: ["dns.upstream": "\(upstream)"])
+        }
+    }
+
+    /// The upstream's reply as an answer to the client: the client's ID and question (byte for byte),
+    /// its RD and CD, RA set, and an OPT only when the client sent one (payload 1232, its DO; the
+    /// upstream's Extended DNS Errors kept, its other options dropped).
+    static func reply(_ upstream: Message, to request: Request) -> Message {
+        var m = upstream
+        m.header.id = request.message.header.id
+        m.header.recursionDesired = request.message.header.recursionDesired
+        m.header.checkingDisabled = request.message.header.checkingDisabled
+        m.header.recursionAvailable = true
+        m.questions = request.message.questions
+        if let clientEDNS = request.message.edns {
+            let edes = upstream.edns?.options.filter { $0.code == EDNSOption.edeCode } ?? []
+            m.edns = EDNS(udpPayloadSize: 1232, dnssecOK: clientEDNS.dnssecOK, options: edes)
+        } else {
+            m.edns = nil
+            // An extended rcode cannot travel without OPT.
+            if m.header.rcode.rawValue > 15 { m.header.rcode = .servFail }
+        }
+        return m
+    }
+}
+
+/// What identifies a forwarded query for coalescing: the lower-cased question and the DO and CD bits.
+struct ForwardKey: Hashable, Sendable {
+    let question: Question
+    let dnssecOK: Bool
+    let checkingDisabled: Bool
+
+    init(_ request: Request) {
+        question = Question(name: request.name, type: request.type, class: request.question.class)
+        dnssecOK = request.dnssecOK
+        checkingDisabled = request.checkingDisabled
+    }
+}
+
+/// A forwarded query's result, shared by coalesced waiters.
+enum ForwardResult: Sendable {
+    case answer(Message)
+    case failed(EDECode, String)
+}

@@ -1,0 +1,25 @@
+import Synchronization
+
+/// Coalesces identical concurrent operations: the first caller for a key runs the operation,
+/// callers arriving while it runs wait and get the same value.
+final class InFlight<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+    private enum Joined { case lead, value(Value) }
+    private let waiting = Mutex<[Key: [CheckedContinuation<Joined, Never>]]>([:])
+
+    /// The number of keys with an operation running (for tests).
+    var count: Int { waiting.withLock { $0.count } }
+
+    func run(_ key: Key, _ operation: () async -> Value) async -> Value {
+        let joined = await withCheckedContinuation { (c: CheckedContinuation<Joined, Never>) in
+            // Leader election and follower registration happen under one lock, so no caller is lost.
+            waiting.withLock { table in
+                if table[key] != nil { table[key]!.append(c) } else { table[key] = []; c.resume(returning: .lead) }
+            }
+        }
+        if case .value(let v) = joined { return v }
+        let value = await operation()
+        let followers = waiting.withLock { $0.removeValue(forKey: key) ?? [] }
+        for f in followers { f.resume(returning: .value(value)) }
+        return value
+    }
+}

@@ -1,0 +1,143 @@
+import NameExpansion
+import Resolver
+
+/// Where fedns runs (DESIGN §7).
+public enum Mode: String, Sendable, CaseIterable {
+    case nodeLocal = "node-local"
+    case sidecar
+}
+
+/// A `HOST:PORT` to listen on or send to. IPv6 hosts are written `[::1]:53`.
+public struct HostPort: Hashable, Sendable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+    public init(host: String, port: Int) { self.host = host; self.port = port }
+
+    /// Parses `HOST`, `HOST:PORT`, `[V6]`, `[V6]:PORT` or a bare IPv6 address.
+    public init?(parsing text: String, defaultPort: Int) {
+        var host = Substring(text)
+        var port = defaultPort
+        if host.hasPrefix("[") {
+            guard let close = host.firstIndex(of: "]") else { return nil }
+            let rest = host[host.index(after: close)...]
+            host = host[host.index(after: host.startIndex)..<close]
+            if !rest.isEmpty {
+                guard rest.hasPrefix(":"), let p = Int(rest.dropFirst()) else { return nil }
+                port = p
+            }
+        } else if host.filter({ $0 == ":" }).count == 1, let colon = host.firstIndex(of: ":") {
+            guard let p = Int(host[host.index(after: colon)...]) else { return nil }
+            port = p
+            host = host[..<colon]
+        }
+        guard !host.isEmpty, (0...65535).contains(port) else { return nil }
+        self.host = String(host)
+        self.port = port
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// A zone file served authoritatively (`zones:`).
+public struct ZoneSpec: Hashable, Sendable {
+    public var origin: DomainName
+    public var file: String
+}
+
+/// An admin HTTP listener (`metrics`, `health`, `ready`). `nil` address disables it.
+public struct AdminListen: Hashable, Sendable {
+    public var address: HostPort?
+}
+
+/// The whole configuration, after precedence has been applied (DESIGN §7).
+public struct FednsConfig: Sendable {
+    public var mode: Mode = .nodeLocal
+    /// Empty means the mode's default (node-local `169.254.20.10:53`, sidecar `127.0.0.1:53`).
+    public var listen: [HostPort] = []
+    public var clusterDomain = DomainName(labels: ["cluster", "local"])
+    public var ttl: UInt32 = 5
+    public var federations: [String: DomainName] = [:]
+    public var zonalNameFormat: ZonalNameFormat = .zone
+    public var zone: String?
+    public var region: String?
+    public var nodeName: String?
+    public var upstreams: [HostPort] = []
+    public var upstreamResolvConf = "/etc/resolv.conf"
+    public var stubDomains: [DomainName: [HostPort]] = [:]
+    public var zones: [ZoneSpec] = []
+    public var searchPathEnabled: Bool?
+    public var searchPathNamespace: String?
+    public var pods: PodsMode = .disabled
+    public var cacheMaxEntries = 10_000
+    public var cacheMaxTTL: UInt32 = 3600
+    public var cacheMaxNegativeTTL: UInt32 = 1800
+    public var serveStale = true
+    public var allowedNetworks: [CIDR] = CIDR.defaultAllowed
+    /// The name CH TXT `id.server.` answers with; nil turns identity queries off (REFUSED).
+    public var identity: String?
+    public var lameduckSeconds: Double = 5
+    public var logLevel = "info"
+    public var metrics = AdminListen(address: nil)
+    public var health = AdminListen(address: nil)
+    public var ready = AdminListen(address: nil)
+    /// `file` or `kubernetes`.
+    public var sourceType = "file"
+    public var clusterStateFile: String?
+    /// Forwarding budgets.
+    public var forwardTimeoutSeconds: Double = 1.5
+    public var forwardBudgetSeconds: Double = 4
+
+    public init() {}
+
+    /// The listen addresses in force.
+    public var effectiveListen: [HostPort] {
+        if !listen.isEmpty { return listen }
+        return [mode == .nodeLocal ? HostPort(host: "169.254.20.10", port: 53) : HostPort(host: "127.0.0.1", port: 53)]
+    }
+
+    /// Admin defaults as CoreDNS and NodeLocal DNSCache use them.
+    public mutating func applyModeDefaults(adminHost: String) {
+        let metricsPort = mode == .nodeLocal ? 9253 : 9153
+        if metrics.address == nil, !metricsExplicit { metrics.address = HostPort(host: adminHost, port: metricsPort) }
+        if health.address == nil, !healthExplicit { health.address = HostPort(host: adminHost, port: 8080) }
+        if ready.address == nil, !readyExplicit { ready.address = HostPort(host: adminHost, port: 8181) }
+    }
+    var metricsExplicit = false, healthExplicit = false, readyExplicit = false
+
+    /// The server-side search path is on by default in sidecar mode only (DESIGN §3).
+    public var searchPathOn: Bool { searchPathEnabled ?? (mode == .sidecar) }
+}
+
+/// An IP network in CIDR notation.
+public struct CIDR: Hashable, Sendable, CustomStringConvertible {
+    public let network: [UInt8]
+    public let prefixLength: Int
+
+    public init?(_ text: String) {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count <= 2, let bytes = IPAddress.v4Bytes(String(parts[0])) ?? IPAddress.v6Bytes(String(parts[0])) else { return nil }
+        let len = parts.count == 2 ? Int(parts[1]) : bytes.count * 8
+        guard let len, (0...(bytes.count * 8)).contains(len) else { return nil }
+        self.network = CIDR.mask(bytes, len)
+        self.prefixLength = len
+    }
+
+    public func contains(_ address: [UInt8]) -> Bool {
+        address.count == network.count && CIDR.mask(address, prefixLength) == network
+    }
+
+    public var description: String { "\(IPAddress.text(network) ?? "?")/\(prefixLength)" }
+
+    static func mask(_ bytes: [UInt8], _ len: Int) -> [UInt8] {
+        bytes.enumerated().map { i, b in
+            let bits = max(0, min(8, len - i * 8))
+            return bits == 8 ? b : b & ~UInt8(truncatingIfNeeded: 0xff >> bits)
+        }
+    }
+
+    /// Loopback, link-local, RFC 1918, CGNAT, ULA (DESIGN §5).
+    public static let defaultAllowed: [CIDR] = [
+        "127.0.0.0/8", "169.254.0.0/16", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
+        "::1/128", "fc00::/7", "fe80::/10",
+    ].compactMap(CIDR.init)
+}

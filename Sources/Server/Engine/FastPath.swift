@@ -1,0 +1,61 @@
+import ClusterState
+import DNSWire
+import NIOCore
+
+/// The key of a pre-rendered answer: the lower-cased wire name and the type.
+struct PrerenderKey: Hashable {
+    var name: [UInt8]
+    var type: UInt16
+}
+
+/// Pre-rendered answers for one listener (one event loop, so no lock), valid for one snapshot
+/// generation (DESIGN §5 hot path). Rendered lazily on first use by the slow path.
+final class PrerenderTable {
+    private var generation: UInt64 = 0
+    private var answers: [PrerenderKey: PrerenderedAnswer] = [:]
+    /// Bounds memory when clients ask for many distinct names in one generation.
+    let capacity: Int
+
+    init(capacity: Int = 50_000) { self.capacity = capacity }
+
+    /// The answer for `key` when it belongs to `current`; a new generation empties the table.
+    func lookup(_ key: PrerenderKey, current: UInt64) -> PrerenderedAnswer? {
+        if current != generation {
+            answers.removeAll(keepingCapacity: true)
+            generation = current
+            return nil
+        }
+        return answers[key]
+    }
+
+    func store(_ answer: PrerenderedAnswer, for key: PrerenderKey, generation answerGeneration: UInt64) {
+        guard answerGeneration == generation else { return }
+        if answers.count >= capacity { answers.removeAll(keepingCapacity: true) }
+        answers[key] = answer
+    }
+}
+
+/// Whether a client may use this server (`allowedNetworks`): fedns is not an open resolver.
+struct AccessList: Sendable {
+    let networks: [CIDR]
+
+    func allows(_ address: SocketAddress?) -> Bool {
+        guard let address else { return false }
+        switch address {
+        case .v4(let a):
+            let v = UInt32(bigEndian: a.address.sin_addr.s_addr)
+            let bytes = [UInt8(v >> 24), UInt8((v >> 16) & 0xff), UInt8((v >> 8) & 0xff), UInt8(v & 0xff)]
+            return networks.contains { $0.contains(bytes) }
+        case .v6(let a):
+            let bytes = withUnsafeBytes(of: a.address.sin6_addr) { Array($0) }
+            // An IPv4-mapped address (::ffff:a.b.c.d) is judged as IPv4.
+            if bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xff && bytes[11] == 0xff {
+                let v4 = Array(bytes[12..<16])
+                return networks.contains { $0.contains(v4) }
+            }
+            return networks.contains { $0.contains(bytes) }
+        case .unixDomainSocket:
+            return true
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import ClusterState
+import DNSWire
+import Logging
+import NameExpansion
+import Resolver
+
+/// Turns one query packet into one answer packet. Shared by every listener; the synchronous
+/// pre-rendered path lives in `PrerenderTable`, this is the path that may wait.
+public final class QueryEngine: Sendable {
+    let chain: Chain
+    let snapshots: SnapshotStore
+    let identity: String?
+    let metrics: ServerMetrics
+    let logger: Logger
+
+    public init(chain: Chain, snapshots: SnapshotStore, identity: String?, metrics: ServerMetrics, logger: Logger) {
+        self.chain = chain
+        self.snapshots = snapshots
+        self.identity = identity
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    /// The outcome of the slow path: bytes to send, and a pre-rendered form when the answer may be
+    /// reused for this (name, type) until the snapshot generation changes.
+    public struct Outcome: Sendable {
+        public var bytes: [UInt8]
+        public var rcode: RCode
+        public var prerendered: (generation: UInt64, answer: PrerenderedAnswer)?
+    }
+
+    /// Resolves a packet that passed the gate. Never throws: a failure inside becomes SERVFAIL.
+    public func resolve(packet: [UInt8], view: QueryView, transport: Transport, client: String?, sizeLimit: Int) async -> Outcome {
+        let query: Message
+        do { query = try WireCodec.decode(packet) } catch {
+            // The gate accepted it but ldns did not: answer FORMERR rather than guess.
+            metrics.codecDisagreements.increment()
+            return Outcome(bytes: Self.headerOnlyReply(packet, rcode: .formErr), rcode: .formErr, prerendered: nil)
+        }
+        let request = Request(message: query, transport: transport, clientAddress: client)
+        let response: Response
+        if view.qclass == .chaos {
+            response = identityAnswer(request)
+        } else if view.qtype == .any {
+            response = minimalAnyAnswer(request)
+        } else {
+            response = await chain.resolve(request)
+        }
+        var message = response.message
+        message.header.id = query.header.id
+        message.questions = query.questions
+        let bytes = WireCodec.encode(message, maxSize: sizeLimit)
+        var pre: (UInt64, PrerenderedAnswer)?
+        if let generation = response.snapshotGeneration {
+            pre = (generation, PrerenderedAnswer(rendering: response.message))
+        }
+        return Outcome(bytes: bytes, rcode: message.header.rcode, prerendered: pre)
+    }
+
+    /// CH TXT `id.server.` / `hostname.bind.` (RFC 4892); the gate lets these through only when identity is on.
+    func identityAnswer(_ request: Request) -> Response {
+        var m = Message.response(to: request.message)
+        guard let identity, request.type == .txt else {
+            m.header.rcode = .refused
+            return Response(message: m)
+        }
+        m.header.authoritative = true
+        m.answer = [ResourceRecord(name: request.question.name, type: .txt, class: .chaos, ttl: 0, rdata: RData.txt([identity]))]
+        return Response(message: m)
+    }
+
+    /// RFC 8482 §4.2: answer ANY with one synthesized HINFO instead of everything.
+    func minimalAnyAnswer(_ request: Request) -> Response {
+        var m = Message.response(to: request.message)
+        m.answer = [ResourceRecord(name: request.question.name, type: .hinfo, ttl: 3789, rdata: RData.txt(["RFC8482", ""]))]
+        return Response(message: m)
+    }
+
+    /// A 12-byte reply carrying only the ID, the opcode, RD and `rcode`.
+    static func headerOnlyReply(_ packet: [UInt8], rcode: RCode) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 12)
+        if packet.count >= 3 {
+            out[0] = packet[0]; out[1] = packet[1]
+            out[2] = 0x80 | (packet[2] & 0x79)
+        }
+        out[3] = 0x80 | UInt8(rcode.rawValue & 0x0f)
+        return out
+    }
+}

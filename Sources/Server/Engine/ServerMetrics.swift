@@ -1,0 +1,59 @@
+import DNSWire
+import Metrics
+import Resolver
+
+/// The server's metrics, created once with fixed label sets (STYLE §12): nothing is created per query.
+public final class ServerMetrics: Sendable {
+    static let typeLabels: [RRType] = [.a, .aaaa, .cname, .srv, .ptr, .txt, .soa, .ns, .mx, .any, .https, .svcb]
+    static let rcodeLabels: [RCode] = [.noError, .formErr, .servFail, .nxDomain, .notImp, .refused, .badVers]
+
+    struct PerTransport: Sendable {
+        let requestsByType: [RRType: Counter]
+        let requestsOther: Counter
+        let responsesByRcode: [RCode: Counter]
+        let responsesOther: Counter
+        let duration: Timer
+
+        init(proto: String) {
+            var byType: [RRType: Counter] = [:]
+            for t in ServerMetrics.typeLabels {
+                byType[t] = Counter(label: "fedns_dns_requests_total", dimensions: [("proto", proto), ("type", t.description)])
+            }
+            requestsByType = byType
+            requestsOther = Counter(label: "fedns_dns_requests_total", dimensions: [("proto", proto), ("type", "other")])
+            var byRcode: [RCode: Counter] = [:]
+            for r in ServerMetrics.rcodeLabels {
+                byRcode[r] = Counter(label: "fedns_dns_responses_total", dimensions: [("proto", proto), ("rcode", r.description)])
+            }
+            responsesByRcode = byRcode
+            responsesOther = Counter(label: "fedns_dns_responses_total", dimensions: [("proto", proto), ("rcode", "other")])
+            duration = Timer(label: "fedns_dns_request_duration_seconds", dimensions: [("proto", proto)], preferredDisplayUnit: .seconds)
+        }
+    }
+
+    let udp = PerTransport(proto: "udp")
+    let tcp = PerTransport(proto: "tcp")
+    let drops: [DropReason: Counter]
+    let refusedByACL = Counter(label: "fedns_dns_refused_clients_total")
+    let codecDisagreements = Counter(label: "fedns_dns_codec_disagreements_total")
+    let prerenderedHits = Counter(label: "fedns_dns_prerendered_answers_total")
+    let tcpConnectionsRejected = Counter(label: "fedns_dns_tcp_connections_rejected_total")
+
+    public init() {
+        var d: [DropReason: Counter] = [:]
+        for r in DropReason.allCases { d[r] = Counter(label: "fedns_dns_drops_total", dimensions: [("reason", r.rawValue)]) }
+        drops = d
+    }
+
+    func transport(_ isTCP: Bool) -> PerTransport { isTCP ? tcp : udp }
+
+    func countRequest(tcp isTCP: Bool, type: RRType) {
+        let t = transport(isTCP)
+        (t.requestsByType[type] ?? t.requestsOther).increment()
+    }
+
+    func countResponse(tcp isTCP: Bool, rcode: RCode) {
+        let t = transport(isTCP)
+        (t.responsesByRcode[rcode] ?? t.responsesOther).increment()
+    }
+}

@@ -1,0 +1,67 @@
+import ClusterState
+import DNSWire
+import Foundation
+import Logging
+import Metrics
+import NameExpansion
+import NIOCore
+import NIOPosix
+import Prometheus
+import Resolver
+import ServiceLifecycle
+
+/// Builds everything from a resolved configuration and runs it until SIGTERM/SIGINT.
+public struct FednsApp {
+    public let config: FednsConfig
+    /// Called once the listeners are bound (tests use it to learn port-0 addresses).
+    public var onBound: @Sendable (FednsServer.Bound) -> Void = { _ in }
+
+    public init(config: FednsConfig) { self.config = config }
+
+    public func run() async throws {
+        let level = Logger.Level(rawValue: config.logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = level
+            return h
+        }
+        let logger = Logger(label: "fedns")
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let stack = try ResolverStack.build(config: config, group: group, logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = stack.services.map {
+            .init(service: $0, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup)
+        }
+        let server = FednsServer(config: config, engine: stack.engine, snapshots: stack.snapshots, registry: registry,
+                                 group: group, logger: logger, onBound: onBound)
+        services.append(.init(service: server, successTerminationBehavior: .gracefullyShutdownGroup,
+                              failureTerminationBehavior: .gracefullyShutdownGroup))
+        var groupConfig = ServiceGroupConfiguration(services: services, logger: logger)
+        groupConfig.gracefulShutdownSignals = [.sigterm, .sigint]
+        let serviceGroup = ServiceGroup(configuration: groupConfig)
+        do {
+            try await serviceGroup.run()
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        try? await group.shutdownGracefully()
+        logger.info("fedns stopped")
+    }
+
+    /// Everything `serve` would reject before listening: handler settings and zone files.
+    public static func validate(_ config: FednsConfig) throws {
+        _ = try ResolverStack.handlerConfigs(config, logger: Logger(label: "fedns.config"))
+        _ = try ResolverStack.loadZones(config.zones)
+    }
+
+    /// Loads a cluster state file the way the server would, for `check-config`.
+    public static func checkClusterState(path: String, config: FednsConfig) throws {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError(field: "--cluster-state", problem: "cannot read '\(path)'")
+        }
+        _ = try ObjectLoader.load(yaml: String(decoding: data, as: UTF8.self))
+    }
+}

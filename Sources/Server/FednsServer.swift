@@ -1,0 +1,134 @@
+import ClusterState
+import DNSWire
+import Logging
+import NIOCore
+import NIOPosix
+import Prometheus
+import Resolver
+import ServiceLifecycle
+import Synchronization
+
+/// The DNS listeners and the admin endpoints, as one `Service` (STYLE §7). On graceful shutdown
+/// (SIGTERM) it enters lameduck: `/ready` answers 503 while queries are still served, then the
+/// listeners close.
+public final class FednsServer: ServiceLifecycle.Service, Sendable {
+    public struct Bound: Sendable {
+        public var dns: [HostPort]
+        public var health: HostPort?
+        public var ready: HostPort?
+        public var metrics: HostPort?
+    }
+
+    let config: FednsConfig
+    let engine: QueryEngine
+    let snapshots: SnapshotStore
+    let registry: PrometheusCollectorRegistry?
+    let group: MultiThreadedEventLoopGroup
+    let logger: Logger
+    let lameduck = Flag()
+    let boundAddresses = Mutex<Bound?>(nil)
+    /// Called once every listener is bound, with the actual addresses (port 0 resolved).
+    let onBound: @Sendable (Bound) -> Void
+
+    public init(config: FednsConfig, engine: QueryEngine, snapshots: SnapshotStore, registry: PrometheusCollectorRegistry?,
+                group: MultiThreadedEventLoopGroup, logger: Logger, onBound: @escaping @Sendable (Bound) -> Void = { _ in }) {
+        self.config = config
+        self.engine = engine
+        self.snapshots = snapshots
+        self.registry = registry
+        self.group = group
+        self.logger = logger
+        self.onBound = onBound
+    }
+
+    public func run() async throws {
+        var channels: [Channel] = []
+        var bound = Bound(dns: [])
+        let access = AccessList(networks: config.allowedNetworks)
+        let identityNames = config.identity != nil
+        do {
+            for address in config.effectiveListen {
+                let engine = self.engine, snapshots = self.snapshots
+                let udp = try await UDPListener.bind(address: address, group: group) {
+                    UDPQueryHandler(engine: engine, snapshots: snapshots, access: access, identityNames: identityNames)
+                }
+                channels += udp
+                // With port 0 the kernel picks one; TCP then takes the same number.
+                let actual = HostPort(host: address.host, port: udp.first?.localAddress?.port ?? address.port)
+                let tcp = try await TCPListener.bind(address: actual, group: group, idleTimeout: .seconds(10), connectionLimit: 1024,
+                                                     metrics: engine.metrics) {
+                    TCPQueryHandler(engine: engine, access: access, identityNames: identityNames)
+                }
+                channels.append(tcp)
+                bound.dns.append(actual)
+            }
+            for (which, listen) in [("health", config.health), ("ready", config.ready), ("metrics", config.metrics)] {
+                guard let address = listen.address else { continue }
+                let channel = try await AdminHTTPServer.bind(address: address, group: group, routes: routes(for: which))
+                channels.append(channel)
+                let actual = HostPort(host: address.host, port: channel.localAddress?.port ?? address.port)
+                switch which {
+                case "health": bound.health = actual
+                case "ready": bound.ready = actual
+                default: bound.metrics = actual
+                }
+            }
+        } catch {
+            for c in channels { try? await c.close() }
+            throw ServerError(message: "cannot listen: \(error)")
+        }
+        boundAddresses.withLock { $0 = bound }
+        logger.info("fedns listening", metadata: [
+            "dns.listen": .string(bound.dns.map(\.description).joined(separator: ",")),
+            "admin.health": .string(bound.health?.description ?? "off"),
+            "admin.ready": .string(bound.ready?.description ?? "off"),
+            "admin.metrics": .string(bound.metrics?.description ?? "off"),
+        ])
+        onBound(bound)
+
+        let lameduckNanos = UInt64(config.lameduckSeconds * 1_000_000_000)
+        let openChannels = channels
+        await withGracefulShutdownHandler {
+            // Serve until shutdown: wait on the first listener; graceful shutdown closes them all.
+            for c in openChannels { try? await c.closeFuture.get() }
+        } onGracefulShutdown: { [lameduck, logger] in
+            lameduck.set()
+            logger.info("fedns: lameduck", metadata: ["lameduck.seconds": .stringConvertible(self.config.lameduckSeconds)])
+            Task {
+                try? await Task.sleep(nanoseconds: lameduckNanos)
+                for c in openChannels { c.close(promise: nil) }
+            }
+        }
+    }
+
+    func routes(for which: String) -> [String: AdminRoute] {
+        switch which {
+        case "health":
+            return ["/health": { (.ok, "text/plain", Array("OK\n".utf8)) }]
+        case "ready":
+            let snapshots = self.snapshots, lameduck = self.lameduck
+            return ["/ready": {
+                if lameduck.isSet { return (.serviceUnavailable, "text/plain", Array("lameduck\n".utf8)) }
+                guard snapshots.hasSynced else { return (.serviceUnavailable, "text/plain", Array("waiting for the first cluster sync\n".utf8)) }
+                return (.ok, "text/plain", Array("OK\n".utf8))
+            }]
+        default:
+            let registry = self.registry
+            return ["/metrics": {
+                (.ok, "text/plain; version=0.0.4; charset=utf-8", registry?.emitToBuffer() ?? [])
+            }]
+        }
+    }
+}
+
+public struct ServerError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
+/// A flag that can be captured by escaping closures (an `Atomic` cannot be).
+final class Flag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .relaxed) }
+    var isSet: Bool { value.load(ordering: .relaxed) }
+}

@@ -1,0 +1,124 @@
+import ClusterState
+import DNSWire
+import Logging
+import NIOCore
+import NIOPosix
+import Resolver
+
+/// Answers DNS over UDP on one socket. The per-query path for pre-rendered answers runs here,
+/// synchronously, where the datagram is read (DESIGN §5); everything else hops to the engine.
+final class UDPQueryHandler: ChannelInboundHandler {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    typealias OutboundOut = AddressedEnvelope<ByteBuffer>
+
+    let engine: QueryEngine
+    let snapshots: SnapshotStore
+    let access: AccessList
+    let identityNames: Bool
+    let table = PrerenderTable()
+
+    init(engine: QueryEngine, snapshots: SnapshotStore, access: AccessList, identityNames: Bool) {
+        self.engine = engine
+        self.snapshots = snapshots
+        self.access = access
+        self.identityNames = identityNames
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        let metrics = engine.metrics
+        let buffer = envelope.data
+        let verdict = buffer.withUnsafeReadableBytes { Gate.inspect($0, identityNames: identityNames) }
+        switch verdict {
+        case .drop(let reason):
+            metrics.drops[reason]?.increment()
+        case .reply(let bytes, let rcode):
+            metrics.countResponse(tcp: false, rcode: rcode)
+            send(bytes, to: envelope.remoteAddress, context: context)
+        case .pass(let view):
+            metrics.countRequest(tcp: false, type: view.qtype)
+            guard access.allows(envelope.remoteAddress) else {
+                // fedns is not an open resolver (DESIGN §5).
+                metrics.refusedByACL.increment()
+                metrics.countResponse(tcp: false, rcode: .refused)
+                let reply = buffer.withUnsafeReadableBytes { ErrorReply.make(query: $0, view: view, rcode: .refused) }
+                send(reply, to: envelope.remoteAddress, context: context)
+                return
+            }
+            if answerFromTable(buffer: buffer, view: view, to: envelope.remoteAddress, context: context) { return }
+            resolveSlowly(buffer: buffer, view: view, to: envelope.remoteAddress, context: context)
+        }
+    }
+
+    /// The hot path: a pre-rendered answer patched with the query's ID, question and flags.
+    private func answerFromTable(buffer: ByteBuffer, view: QueryView, to remote: SocketAddress, context: ChannelHandlerContext) -> Bool {
+        guard let generation = snapshots.current?.generation,
+              let answer = table.lookup(PrerenderKey(name: view.lowercasedWireName, type: view.qtype.rawValue), current: generation)
+        else { return false }
+        var out = context.channel.allocator.buffer(capacity: view.udpLimit)
+        let written = buffer.withUnsafeReadableBytes { query in
+            out.writeWithUnsafeMutableBytes(minimumWritableBytes: view.udpLimit) { dest in
+                answer.write(query: query, view: view, into: dest, limit: view.udpLimit) ?? 0
+            }
+        }
+        guard written > 0 else { return false }
+        engine.metrics.prerenderedHits.increment()
+        engine.metrics.countResponse(tcp: false, rcode: answer.rcode)
+        context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: remote, data: out)), promise: nil)
+        return true
+    }
+
+    private func resolveSlowly(buffer: ByteBuffer, view: QueryView, to remote: SocketAddress, context: ChannelHandlerContext) {
+        let packet = Array(buffer.readableBytesView)
+        let engine = self.engine
+        let loop = context.eventLoop
+        let bound = NIOLoopBound((self, context), eventLoop: loop)
+        let client = remote.ipAddress
+        Task {
+            let outcome = await engine.resolve(packet: packet, view: view, transport: .udp, client: client, sizeLimit: view.udpLimit)
+            loop.execute {
+                let (handler, context) = bound.value
+                if let (generation, answer) = outcome.prerendered {
+                    handler.table.store(answer, for: PrerenderKey(name: view.lowercasedWireName, type: view.qtype.rawValue), generation: generation)
+                }
+                engine.metrics.countResponse(tcp: false, rcode: outcome.rcode)
+                handler.send(outcome.bytes, to: remote, context: context)
+            }
+        }
+    }
+
+    private func send(_ bytes: [UInt8], to remote: SocketAddress, context: ChannelHandlerContext) {
+        let out = context.channel.allocator.buffer(bytes: bytes)
+        context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: remote, data: out)), promise: nil)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // A UDP socket reports ICMP errors here; they concern one datagram, never the listener.
+    }
+}
+
+/// One UDP socket per event loop on the same address, spread by the kernel with SO_REUSEPORT.
+struct UDPListener {
+    static func bind(address: HostPort, group: MultiThreadedEventLoopGroup,
+                     makeHandler: @escaping @Sendable () -> UDPQueryHandler) async throws -> [Channel] {
+        var channels: [Channel] = []
+        var port = address.port
+        for loop in group.makeIterator() {
+            let channel = try await DatagramBootstrap(group: loop)
+                .channelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+                .channelOption(ChannelOptions.socketOption(NIOBSDSocket.Option(rawValue: SO_REUSEPORT)), value: 1)
+                .channelOption(ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 4096))
+                .channelOption(ChannelOptions.datagramVectorReadMessageCount, value: 32)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(makeHandler())
+                    }
+                }
+                .bind(host: address.host, port: port).get()
+            // With port 0 the first socket gets a kernel-chosen port; the others must share it.
+            port = channel.localAddress?.port ?? port
+            channels.append(channel)
+        }
+        return channels
+    }
+}

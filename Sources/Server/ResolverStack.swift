@@ -1,0 +1,140 @@
+import ClusterState
+import DNSWire
+import Foundation
+import Logging
+import NameExpansion
+import NIOCore
+import Resolver
+import ServiceLifecycle
+
+/// The resolver chain and the long-running parts it needs, built from one configuration.
+/// The order is fixed here (STYLE §1): federation → cluster zone → local zones → cache → forward;
+/// configuration switches steps on and sets them, it never reorders them.
+struct ResolverStack {
+    let engine: QueryEngine
+    let snapshots: SnapshotStore
+    let chain: Chain
+    /// File source, upstream health probes: run in the service group beside the server.
+    let services: [any ServiceLifecycle.Service]
+
+    static func build(config: FednsConfig, group: any EventLoopGroup, logger: Logger,
+                      time: any TimeSource = SystemTimeSource()) throws -> ResolverStack {
+        let snapshots = SnapshotStore(nodeName: config.nodeName)
+        var services: [any ServiceLifecycle.Service] = []
+        if let path = config.clusterStateFile {
+            let source = FileSource(path: path, store: snapshots, logger: logger)
+            do {
+                _ = try source.loadOnce()
+            } catch {
+                // Keep serving forwarded names; cluster names answer SERVFAIL (EDE 14) until a good file appears.
+                logger.error("cluster state not loaded yet", metadata: ["cluster.file": .string(path), "cluster.error": .string(error.description)])
+            }
+            services.append(FileSourceService(source: source))
+        }
+
+        let upstream = LateUpstreamPath()
+        let snapshot: @Sendable () -> ClusterSnapshot? = { snapshots.current }
+        let parts = try handlerConfigs(config, logger: logger)
+        let federation = try FederationHandler(config: parts.federation, snapshot: snapshot, upstream: upstream,
+                                               logger: Logger(label: "fedns.federation"))
+        let clusterZone = try ClusterZoneHandler(config: parts.clusterZone, snapshot: snapshot, upstream: upstream)
+        let localZones = try LocalZonesHandler(config: LocalZonesConfig(zones: try loadZones(config.zones)))
+        let cache = try CacheHandler(config: parts.cache, time: time)
+        let forward = try ForwardHandler(config: parts.forward, group: group, time: time, logger: Logger(label: "fedns.forward"))
+        services.append(HealthProbes(forward: forward))
+
+        var handlers: [any Handler] = []
+        if !config.federations.isEmpty { handlers.append(federation) }
+        handlers += [clusterZone, localZones, cache, forward]
+        let chain = Chain(handlers: handlers)
+        upstream.set(chain.suffix(from: localZones.name))
+        let engine = QueryEngine(chain: chain, snapshots: snapshots, identity: config.identity, metrics: ServerMetrics(),
+                                 logger: logger)
+        return ResolverStack(engine: engine, snapshots: snapshots, chain: chain, services: services)
+    }
+
+    struct HandlerConfigs {
+        var federation: FederationConfig
+        var clusterZone: ClusterZoneConfig
+        var cache: CacheConfig
+        var forward: ForwardConfig
+    }
+
+    /// Every handler's configuration from the one file, validated; warnings are logged.
+    static func handlerConfigs(_ config: FednsConfig, logger: Logger) throws(ConfigError) -> HandlerConfigs {
+        let cd = config.clusterDomain.relativeDescription
+        let federation = FederationConfig(
+            federations: config.federations.mapValues(\.relativeDescription), zonalNameFormat: config.zonalNameFormat.rawValue,
+            zone: config.zone, region: config.region, clusterDomain: cd, ttl: Int(config.ttl))
+        let clusterZone = ClusterZoneConfig(clusterDomain: cd, ttl: Int(config.ttl), pods: config.pods.rawValue)
+        for issue in federation.validate() + clusterZone.validate() {
+            if issue.severity == .warning {
+                logger.warning("configuration", metadata: ["config.field": .string(issue.field), "config.problem": .string(issue.problem)])
+            } else {
+                throw ConfigError(field: issue.field, problem: issue.problem)
+            }
+        }
+        let cache = CacheConfig(maxEntries: config.cacheMaxEntries, maxTTL: config.cacheMaxTTL,
+                                maxNegativeTTL: config.cacheMaxNegativeTTL, serveStale: config.serveStale)
+        do throws(CacheConfigError) { try cache.validate() } catch { throw ConfigError(field: error.field, problem: error.reason) }
+
+        let forward: ForwardConfig
+        do throws(ForwardConfigError) {
+            var upstreams = try config.upstreams.map { hp throws(ForwardConfigError) in try Upstream(host: hp.host, port: UInt16(hp.port)) }
+            if upstreams.isEmpty { upstreams = try resolvConfUpstreams(config.upstreamResolvConf) }
+            var stubs: [DomainName: [Upstream]] = [:]
+            for (suffix, servers) in config.stubDomains {
+                stubs[suffix] = try servers.map { hp throws(ForwardConfigError) in try Upstream(host: hp.host, port: UInt16(hp.port)) }
+            }
+            let listen = try config.effectiveListen.map { hp throws(ForwardConfigError) in try Upstream(host: hp.host, port: UInt16(hp.port)) }
+            forward = ForwardConfig(upstreams: upstreams, stubDomains: stubs, listenAddresses: listen,
+                                    tryTimeoutNanoseconds: UInt64(config.forwardTimeoutSeconds * 1e9),
+                                    budgetNanoseconds: UInt64(config.forwardBudgetSeconds * 1e9))
+            try forward.validate()
+        } catch {
+            throw ConfigError(field: error.field, problem: error.reason)
+        }
+        return HandlerConfigs(federation: federation, clusterZone: clusterZone, cache: cache, forward: forward)
+    }
+
+    /// The `nameserver` lines of a resolv.conf file (`upstreamResolvConf`).
+    static func resolvConfUpstreams(_ path: String) throws(ForwardConfigError) -> [Upstream] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ForwardConfigError(field: "upstreamResolvConf", reason: "cannot read '\(path)' and no upstreams are configured")
+        }
+        let conf = ResolvConf(parsing: String(decoding: data, as: UTF8.self))
+        return try conf.nameservers.map { ns throws(ForwardConfigError) in try Upstream(host: ns, port: 53) }
+    }
+
+    /// Parses every `zones:` entry with ldns; an error names the file and line.
+    static func loadZones(_ specs: [ZoneSpec]) throws(ConfigError) -> [DomainName: [ResourceRecord]] {
+        var zones: [DomainName: [ResourceRecord]] = [:]
+        for (i, spec) in specs.enumerated() {
+            guard let data = FileManager.default.contents(atPath: spec.file) else {
+                throw ConfigError(field: "zones[\(i)].file", problem: "cannot read '\(spec.file)'")
+            }
+            do {
+                zones[spec.origin] = try ZoneFile.parse(String(decoding: data, as: UTF8.self), origin: spec.origin)
+            } catch {
+                throw ConfigError(field: "zones[\(i)].file", problem: "\(spec.file): \(error)")
+            }
+        }
+        return zones
+    }
+}
+
+/// The forwarder's upstream health probes as a service.
+struct HealthProbes: ServiceLifecycle.Service {
+    let forward: ForwardHandler
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await forward.runHealthProbes() }
+    }
+}
+
+/// The cluster state file watcher as a service; it stops on graceful shutdown.
+struct FileSourceService: ServiceLifecycle.Service {
+    let source: FileSource
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await source.run() }
+    }
+}

@@ -1,0 +1,114 @@
+import ArgumentParser
+import Foundation
+import Server
+
+@main
+struct Fedns: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fedns",
+        abstract: "A Kubernetes in-cluster DNS resolver with federated service names.",
+        version: FednsVersion.string,
+        subcommands: [Serve.self, CheckConfig.self]
+    )
+}
+
+enum FednsVersion {
+    static let string = "fedns 0.1.0 (Kubernetes DNS specification 1.1.0)"
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve DNS: the cluster zone, federated names, local zones, and forwarding.",
+        discussion: """
+        Settings come from flags, then the environment (NODE_NAME, POD_NAMESPACE), then the kube-dns
+        ConfigMap keys (--kube-dns-config-dir), then the config file, then defaults.
+        """
+    )
+
+    @Option(name: .long, help: "YAML configuration file (camelCase keys, see README).")
+    var config: String?
+
+    @Option(name: .long, help: "node-local (DaemonSet) or sidecar.")
+    var mode: String?
+
+    @Option(name: .long, help: "Kubernetes objects (YAML/JSON, multi-document or kind: List) to serve; reloaded on change.")
+    var clusterState: String?
+
+    @Option(name: .long, help: "Kubeconfig for the Kubernetes API source (not available in this build).")
+    var kubeconfig: String?
+
+    @Flag(name: .long, help: "Use in-cluster credentials for the Kubernetes API source (not available in this build).")
+    var inCluster = false
+
+    @Option(name: .long, help: "Directory with the kube-dns ConfigMap keys (federations, stubDomains, upstreamNameservers).")
+    var kubeDnsConfigDir: String?
+
+    @Option(name: .long, help: "HOST:PORT to serve DNS on, UDP and TCP (repeatable).")
+    var listen: [String] = []
+
+    @Option(name: .long, help: "Upstream server HOST[:PORT] for forwarded names (repeatable).")
+    var upstream: [String] = []
+
+    @Option(name: .long, help: "This node's name: its labels give the zone and region.")
+    var nodeName: String?
+
+    @Flag(name: .long, help: "Run the embedded demo cluster (nginx federation example) on 127.0.0.1:5353.")
+    var demo = false
+
+    func run() async throws {
+        var flags = CommandLineSettings()
+        flags.configFile = config
+        if let mode {
+            guard let m = Mode(rawValue: mode) else { throw ValidationError("--mode must be node-local or sidecar, not '\(mode)'") }
+            flags.mode = m
+        }
+        flags.clusterStateFile = clusterState
+        flags.kubeconfig = kubeconfig
+        flags.inCluster = inCluster
+        flags.kubeDNSConfigDir = kubeDnsConfigDir
+        flags.listen = listen
+        flags.upstreams = upstream
+        flags.nodeName = nodeName
+        if demo {
+            try await DemoRunner.run(flags: flags)
+        } else {
+            let resolved: FednsConfig
+            do { resolved = try ConfigResolver.resolve(flags, environment: ProcessInfo.processInfo.environment) } catch {
+                throw ValidationError("configuration: \(error)")
+            }
+            try await FednsApp(config: resolved).run()
+        }
+    }
+}
+
+struct CheckConfig: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Validate a configuration file, or a directory of kube-dns ConfigMap keys, and exit."
+    )
+
+    @Argument(help: "A config file or a kube-dns ConfigMap directory.")
+    var path: String
+
+    @Option(name: .long, help: "Also validate this cluster state file.")
+    var clusterState: String?
+
+    func run() async throws {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw ValidationError("\(path): no such file or directory")
+        }
+        var flags = CommandLineSettings()
+        if isDir.boolValue { flags.kubeDNSConfigDir = path } else { flags.configFile = path }
+        flags.clusterStateFile = clusterState ?? "/dev/null"
+        do {
+            let c = try ConfigResolver.resolve(flags, environment: [:])
+            try FednsApp.validate(c)
+            if let clusterState { try FednsApp.checkClusterState(path: clusterState, config: c) }
+            print("\(path): OK (mode \(c.mode.rawValue), \(c.federations.count) federation(s), \(c.upstreams.count) upstream(s))")
+        } catch {
+            print("\(path): \(error)")
+            throw ExitCode(1)
+        }
+    }
+}

@@ -1,1 +1,0 @@
-print("fedns: under construction")

@@ -1,0 +1,55 @@
+import DNSWire
+import NameExpansion
+import Resolver
+import Synchronization
+import Testing
+
+/// Builders and checkers shared by the forward, cache and local-zones tests.
+enum ForwardFixtures {
+    /// A client query as the server would hand it to the chain.
+    static func request(_ name: String, _ type: RRType = .a, id: UInt16 = 0x1234, edns: Bool = true,
+                        dnssecOK: Bool = false, checkingDisabled: Bool = false, class qclass: RRClass = .in) -> Request {
+        var m = Message.query(id: id, name: try! DomainName(name), type: type, class: qclass,
+                              edns: edns ? EDNS(udpPayloadSize: 4096, dnssecOK: dnssecOK) : nil)
+        m.header.checkingDisabled = checkingDisabled
+        return Request(message: m, transport: .udp)
+    }
+
+    static func records(_ lines: [String]) -> [ResourceRecord] { lines.map { try! ResourceRecord(zoneText: $0) } }
+
+    /// A reply to `request` with sections from zone text.
+    static func reply(to request: Request, rcode: RCode = .noError, answer: [String] = [], authority: [String] = [],
+                      truncated: Bool = false) -> Message {
+        var m = Message.response(to: request.message, rcode: rcode)
+        m.answer = records(answer)
+        m.authority = records(authority)
+        m.header.truncated = truncated
+        return m
+    }
+
+    /// Sections compared as sets; CNAMEs in the answer must come first and in the expected order.
+    static func expectSections(_ m: Message, answer: [String], authority: [String] = [],
+                               sourceLocation: SourceLocation = #_sourceLocation) {
+        let expectedAnswer = records(answer), expectedAuthority = records(authority)
+        #expect(Set(m.answer) == Set(expectedAnswer), "answer:\n\(m)", sourceLocation: sourceLocation)
+        #expect(Set(m.authority) == Set(expectedAuthority), "authority:\n\(m)", sourceLocation: sourceLocation)
+        let cnames = expectedAnswer.filter { $0.type == .cname }
+        #expect(Array(m.answer.prefix(cnames.count)) == cnames, "CNAME order:\n\(m)", sourceLocation: sourceLocation)
+    }
+}
+
+/// A `next` that counts its calls and answers with a settable function.
+final class FakeNext: Sendable {
+    private let state: Mutex<(calls: Int, answer: @Sendable (Request) -> Message)>
+    init(_ answer: @escaping @Sendable (Request) -> Message) { state = Mutex((0, answer)) }
+
+    var calls: Int { state.withLock { $0.calls } }
+    func answer(with f: @escaping @Sendable (Request) -> Message) { state.withLock { $0.answer = f } }
+
+    var next: Next {
+        Next { request in
+            let f = self.state.withLock { s in s.calls += 1; return s.answer }
+            return Response(message: f(request))
+        }
+    }
+}

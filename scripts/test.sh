@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The project's test command: dependencies, build, unit tests, then the end-to-end suite against
+# the built binary (.build/debug/fedns, or FEDNS_BIN). Exits non-zero when any step fails.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh || { echo "test.sh: install-deps failed" >&2; exit 1; }
+
+echo "== swift build"
+swift build || { echo "test.sh: swift build failed" >&2; exit 1; }
+
+status=0
+echo "== swift test"
+swift test || status=1
+
+echo "== end-to-end tests (tests/e2e)"
+export FEDNS_BIN="${FEDNS_BIN:-$PWD/.build/debug/fedns}"
+python3 -m pytest -q -p no:cacheprovider tests/e2e
+rc=$?
+# pytest's 5 means it collected no test: that is a broken suite, not a pass.
+[ $rc -ne 0 ] && status=1
+
+exit $status

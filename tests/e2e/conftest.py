@@ -1,0 +1,47 @@
+"""Fixtures for the end-to-end tests: one Knot serving the public federation zone, one fedns in
+front of it for the read-only tests, and a factory for tests that change the cluster or stop fedns.
+The data they serve is in clusterdata.py.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+from clusterdata import PUBLIC_ZONE, cluster_state, fedns_config  # noqa: E402
+from servers import Fedns, Knot  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def knot():
+    server = Knot({"example.com": PUBLIC_ZONE}).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def fedns(knot):
+    """The shared fedns: tests using it must not change its cluster or stop it."""
+    server = Fedns(fedns_config(knot.address), cluster_state(),
+                   extra_args=["--mode", "node-local", "--node-name", "node-a"]).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def start_fedns(knot):
+    """A factory for a private fedns (same cluster, same upstream), stopped after the test."""
+    started: list[Fedns] = []
+
+    def start(**kwargs) -> Fedns:
+        server = Fedns(fedns_config(knot.address), kwargs.pop("state", cluster_state()),
+                       extra_args=["--mode", "node-local", "--node-name", "node-a"], **kwargs).start()
+        started.append(server)
+        return server
+    yield start
+    for server in started:
+        server.stop()

@@ -1,0 +1,131 @@
+"""What must survive hostile or busy clients, and how the process starts and stops."""
+
+import random
+import signal
+import socket
+import struct
+import subprocess
+import time
+
+import dns.message
+import dns.rcode
+import pytest
+
+from clusterdata import CLUSTER_TTL, NGINX_IP, fedns_config
+from dnscheck import assert_section
+from servers import ask, fedns_binary
+
+T = CLUSTER_TTL
+
+
+def test_garbage_burst_then_still_answers(fedns):
+    """10,000 junk datagrams (random bytes, and valid queries with bytes flipped), then a real query."""
+    rng = random.Random(20240611)       # fixed seed: a failure can be replayed
+    valid = [dns.message.make_query(n, t, use_edns=0).to_wire() for n, t in [
+        ("nginx.mynamespace.svc.cluster.local.", "A"), ("_pg._tcp.db.mynamespace.svc.cluster.local.", "SRV"),
+        ("nginx.mynamespace.myfederation.", "A"), ("10.0.96.10.in-addr.arpa.", "PTR")]]
+    sent = 0
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.setblocking(False)
+        deadline = time.monotonic() + 30
+        while sent < 10_000 and time.monotonic() < deadline:
+            if sent % 2:
+                packet = bytes(rng.getrandbits(8) for _ in range(rng.randrange(0, 300)))
+            else:
+                packet = bytearray(rng.choice(valid))
+                for _ in range(rng.randrange(1, 6)):
+                    packet[rng.randrange(len(packet))] = rng.getrandbits(8)
+                packet = bytes(packet)
+            try:
+                s.sendto(packet, fedns.address)
+                sent += 1
+            except BlockingIOError:
+                time.sleep(0.001)   # our send buffer is full: let the server catch up
+            if sent % 200 == 0:
+                try:
+                    while s.recv(65535):
+                        pass
+                except BlockingIOError:
+                    pass
+    assert sent == 10_000
+    assert fedns.proc.poll() is None, "fedns died under the burst"
+    time.sleep(0.5)
+    r = ask(fedns.address, "nginx.mynamespace.svc.cluster.local.", "A", timeout=3)
+    assert_section(r.answer, f"nginx.mynamespace.svc.cluster.local. {T} A {NGINX_IP}")
+    r = ask(fedns.address, "nginx.mynamespace.svc.cluster.local.", "A", tcp=True, timeout=3)
+    assert_section(r.answer, f"nginx.mynamespace.svc.cluster.local. {T} A {NGINX_IP}")
+
+
+def _recv_exact(sock, n):
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise ConnectionError(f"closed after {len(data)} of {n} bytes")
+        data += chunk
+    return data
+
+
+def test_tcp_pipelining_answers_every_query_on_one_connection(fedns):
+    """RFC 7766: several queries in one write; answers may come in any order, matched by ID."""
+    questions = {
+        0x0101: ("nginx.mynamespace.svc.cluster.local.", "A", f"nginx.mynamespace.svc.cluster.local. {T} A {NGINX_IP}"),
+        0x0102: ("www.example.com.", "A", "www.example.com. <=300 A 198.51.100.1"),      # forwarded: slower
+        0x0103: ("db-0.db.mynamespace.svc.cluster.local.", "A", f"db-0.db.mynamespace.svc.cluster.local. {T} A 10.2.0.1"),
+        0x0104: ("nginx.mynamespace.myfederation.", "A", f"nginx.mynamespace.myfederation. {T} A {NGINX_IP}"),
+        0x0105: ("dns-version.cluster.local.", "TXT", 'dns-version.cluster.local. 28800 TXT "1.1.0"'),
+        0x0106: ("web.mynamespace.myfederation.", "CNAME",
+                 f"web.mynamespace.myfederation. {T} CNAME web.mynamespace.myfederation.svc.us-central1-a.example.com."),
+        0x0107: ("10.0.96.10.in-addr.arpa.", "PTR", f"10.0.96.10.in-addr.arpa. {T} PTR nginx.mynamespace.svc.cluster.local."),
+        0x0108: ("kubernetes.default.svc.cluster.local.", "A", f"kubernetes.default.svc.cluster.local. {T} A 10.96.0.1"),
+    }
+    stream = b""
+    for qid, (name, rdtype, _) in questions.items():
+        q = dns.message.make_query(name, rdtype, use_edns=0)
+        q.id = qid
+        wire = q.to_wire()
+        stream += struct.pack("!H", len(wire)) + wire
+    answers = {}
+    with socket.create_connection(fedns.address, timeout=3) as s:
+        s.sendall(stream)
+        for _ in questions:
+            (length,) = struct.unpack("!H", _recv_exact(s, 2))
+            msg = dns.message.from_wire(_recv_exact(s, length))
+            assert msg.id in questions and msg.id not in answers, f"unexpected or repeated ID {msg.id:#x}"
+            answers[msg.id] = msg
+    for qid, (name, rdtype, expected) in questions.items():
+        msg = answers[qid]
+        assert msg.question[0].name.to_text() == name
+        assert_section(msg.answer, expected, what=f"answer to {name} {rdtype}")
+
+
+def test_sigterm_exits_zero_after_lameduck(start_fedns):
+    """SIGTERM: keep answering through lameduck (default 5 s), then exit 0."""
+    server = start_fedns()
+    server.signal(signal.SIGTERM)
+    t0 = time.monotonic()
+    r = ask(server.address, "nginx.mynamespace.svc.cluster.local.", "A", timeout=1)
+    assert r.rcode() == dns.rcode.NOERROR, "stopped answering at once: no lameduck"
+    try:
+        code = server.proc.wait(timeout=5 + 5)
+    except subprocess.TimeoutExpired:
+        pytest.fail("fedns still running 10 s after SIGTERM (lameduck 5 s + 5 s)")
+    assert code == 0, f"exit code {code} after SIGTERM, {time.monotonic() - t0:.1f}s"
+
+
+def test_check_config_accepts_a_good_file_and_rejects_a_bad_one(tmp_path):
+    good = tmp_path / "good.yaml"
+    good.write_text(fedns_config(("127.0.0.2", 5300)))
+    out = subprocess.run([fedns_binary(), "check-config", str(good)], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stdout + out.stderr
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(fedns_config(("127.0.0.2", 5300)).replace("{myfederation: example.com}", "{svc: example.com}"))
+    out = subprocess.run([fedns_binary(), "check-config", str(bad)], capture_output=True, text=True, timeout=30)
+    assert out.returncode != 0, "a federation named `svc` must be rejected"
+    assert "svc" in out.stdout + out.stderr, "the error should name the bad federation"
+
+
+def test_version_prints_and_exits_zero():
+    out = subprocess.run([fedns_binary(), "--version"], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0 and out.stdout.strip(), out.stdout + out.stderr
+
