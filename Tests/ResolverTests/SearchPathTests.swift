@@ -274,7 +274,7 @@ struct SearchPathTests {
         (SearchPathConfig(enabled: true, namespace: "Not_A_Label"), "searchPath.namespace", HandlerConfigIssue.Severity.error),
         (SearchPathConfig(enabled: true, namespace: "default", clusterDomain: "-bad-"), "clusterDomain", .error),
         (SearchPathConfig(enabled: true, namespace: "default", ttl: -1), "ttl", .error),
-        (SearchPathConfig(enabled: true), "searchPath.namespace", .warning),
+        (SearchPathConfig(enabled: true, namespace: "default", hostSearch: [.root]), "searchPath.hostSearch", .warning),
     ])
     func configIssues(_ config: SearchPathConfig, _ field: String, _ severity: HandlerConfigIssue.Severity) throws {
         let issues = config.validate()

@@ -42,11 +42,6 @@ public struct SearchPathConfig: Sendable {
         if let namespace, !ConfigChecks.isLabel(namespace) {
             issues.append(.init(field: "searchPath.namespace", problem: "'\(namespace)' is not an RFC 1123 label (a namespace name)"))
         }
-        if enabled, namespace == nil, podNamespace == nil {
-            issues.append(.init(field: "searchPath.namespace",
-                                problem: "the search path is on but no client namespace is known (set searchPath.namespace or POD_NAMESPACE, or load pods): it never walks",
-                                severity: .warning))
-        }
         if let problem = ConfigChecks.subdomainProblem(clusterDomain) { issues.append(.init(field: "clusterDomain", problem: problem)) }
         if let problem = ConfigChecks.ttlProblem(ttl) { issues.append(.init(field: "ttl", problem: problem)) }
         for domain in hostSearch where domain.isRoot || domain.wireLength > 255 {
