@@ -60,6 +60,7 @@ let package = Package(
             "ClusterState", "NameExpansion", .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "ResolverTests", dependencies: ["Resolver", "DNSWire", "ClusterState", "NameExpansion"]),
+        .testTarget(name: "ResolveTests", dependencies: ["fedns", "DNSWire", "NameExpansion"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Resolver", "DNSWire", "ClusterState"]),
     ]
 )

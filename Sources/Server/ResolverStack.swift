@@ -8,17 +8,19 @@ import Resolver
 import ServiceLifecycle
 
 /// The resolver chain and the long-running parts it needs, built from one configuration.
-/// The order is fixed here (STYLE §1): federation → cluster zone → local zones → cache → forward;
-/// configuration switches steps on and sets them, it never reorders them.
-struct ResolverStack {
+/// The order is fixed here (STYLE §1): search path → federation → cluster zone → local zones → cache →
+/// forward; configuration switches steps on and sets them, it never reorders them.
+public struct ResolverStack {
     let engine: QueryEngine
-    let snapshots: SnapshotStore
-    let chain: Chain
+    public let snapshots: SnapshotStore
+    /// The whole chain, as the server runs it (`fedns resolve --cluster-state` asks it in-process).
+    public let chain: Chain
     /// File source, upstream health probes: run in the service group beside the server.
     let services: [any ServiceLifecycle.Service]
 
-    static func build(config: FednsConfig, group: any EventLoopGroup, logger: Logger,
-                      time: any TimeSource = SystemTimeSource()) throws -> ResolverStack {
+    /// Builds the chain and its services from `config`; loads the cluster state file once, synchronously.
+    public static func build(config: FednsConfig, group: any EventLoopGroup, logger: Logger,
+                             time: any TimeSource = SystemTimeSource()) throws -> ResolverStack {
         let snapshots = SnapshotStore(nodeName: config.nodeName)
         var services: [any ServiceLifecycle.Service] = []
         if let path = config.clusterStateFile {
@@ -42,8 +44,12 @@ struct ResolverStack {
         let cache = try CacheHandler(config: parts.cache, time: time)
         let forward = try ForwardHandler(config: parts.forward, group: group, time: time, logger: Logger(label: "fedns.forward"))
         services.append(HealthProbes(forward: forward))
+        var searchConfig = parts.searchPath
+        if searchConfig.namespace == nil { searchConfig.podNamespace = SearchPathConfig.podIndex(snapshot) }
+        let searchPath = try SearchPathHandler(config: searchConfig)
 
         var handlers: [any Handler] = []
+        if config.searchPathOn { handlers.append(searchPath) }
         if !config.federations.isEmpty { handlers.append(federation) }
         handlers += [clusterZone, localZones, cache, forward]
         let chain = Chain(handlers: handlers)
@@ -58,6 +64,7 @@ struct ResolverStack {
         var clusterZone: ClusterZoneConfig
         var cache: CacheConfig
         var forward: ForwardConfig
+        var searchPath: SearchPathConfig
     }
 
     /// Every handler's configuration from the one file, validated; warnings are logged.
@@ -67,7 +74,12 @@ struct ResolverStack {
             federations: config.federations.mapValues(\.relativeDescription), zonalNameFormat: config.zonalNameFormat.rawValue,
             zone: config.zone, region: config.region, clusterDomain: cd, ttl: Int(config.ttl))
         let clusterZone = ClusterZoneConfig(clusterDomain: cd, ttl: Int(config.ttl), pods: config.pods.rawValue)
-        for issue in federation.validate() + clusterZone.validate() {
+        // The node's search domains: kubelet appends them to every pod's search list.
+        let hostSearch = FileManager.default.contents(atPath: config.upstreamResolvConf)
+            .map { ResolvConf(parsing: String(decoding: $0, as: UTF8.self)).search } ?? []
+        let searchPath = SearchPathConfig(enabled: config.searchPathOn, namespace: config.searchPathNamespace, clusterDomain: cd,
+                                          hostSearch: hostSearch, ttl: Int(config.ttl))
+        for issue in federation.validate() + clusterZone.validate() + searchPath.validate() {
             if issue.severity == .warning {
                 logger.warning("configuration", metadata: ["config.field": .string(issue.field), "config.problem": .string(issue.problem)])
             } else {
@@ -94,7 +106,8 @@ struct ResolverStack {
         } catch {
             throw ConfigError(field: error.field, problem: error.reason)
         }
-        return HandlerConfigs(federation: federation, clusterZone: clusterZone, cache: cache, forward: forward)
+        return HandlerConfigs(federation: federation, clusterZone: clusterZone, cache: cache, forward: forward,
+                              searchPath: searchPath)
     }
 
     /// The `nameserver` lines of a resolv.conf file (`upstreamResolvConf`).
