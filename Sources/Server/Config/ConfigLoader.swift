@@ -28,7 +28,7 @@ public enum ConfigLoader {
         guard let root else { return base }
         guard let map = root as? [String: Any] else { throw ConfigError(field: "<file>", problem: "must be a mapping of settings") }
         var c = base
-        var r = Reader(map: map, path: "")
+        let r = Reader(map: map, path: "")
         try r.rejectUnknown(topLevelKeys)
         if let v = try r.string("mode") {
             guard let m = Mode(rawValue: v) else { throw r.error("mode", "must be node-local or sidecar, not '\(v)'") }
@@ -58,14 +58,14 @@ public enum ConfigLoader {
         if let list = try r.list("zones") {
             c.zones = try list.enumerated().map { i, item throws(ConfigError) in
                 guard let m = item as? [String: Any] else { throw ConfigError(field: "zones[\(i)]", problem: "must be a mapping with origin and file") }
-                var z = Reader(map: m, path: "zones[\(i)].")
+                let z = Reader(map: m, path: "zones[\(i)].")
                 try z.rejectUnknown(["origin", "file"])
                 guard let origin = try z.string("origin") else { throw z.error("origin", "is required") }
                 guard let file = try z.string("file") else { throw z.error("file", "is required") }
                 return ZoneSpec(origin: try z.domain(origin, field: "origin"), file: file)
             }
         }
-        if var s = try r.sub("searchPath") {
+        if let s = try r.sub("searchPath") {
             try s.rejectUnknown(["enabled", "namespace"])
             c.searchPathEnabled = try s.bool("enabled") ?? c.searchPathEnabled
             if let ns = try s.string("namespace") { c.searchPathNamespace = try s.label(ns, field: "namespace") }
@@ -74,7 +74,7 @@ public enum ConfigLoader {
             guard let p = PodsMode(rawValue: v) else { throw r.error("pods", "must be disabled, insecure or verified, not '\(v)'") }
             c.pods = p
         }
-        if var s = try r.sub("cache") {
+        if let s = try r.sub("cache") {
             try s.rejectUnknown(["maxEntries", "maxTTL", "maxNegativeTTL", "serveStale"])
             if let v = try s.int("maxEntries") {
                 guard v >= 0 else { throw s.error("maxEntries", "must not be negative") }
@@ -107,7 +107,7 @@ public enum ConfigLoader {
             guard (0...300).contains(v) else { throw r.error("lameduck", "must be between 0 and 300 seconds") }
             c.lameduckSeconds = v
         }
-        if var s = try r.sub("log") {
+        if let s = try r.sub("log") {
             try s.rejectUnknown(["level"])
             if let v = try s.string("level") {
                 guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(v) else {
@@ -117,7 +117,7 @@ public enum ConfigLoader {
             }
         }
         for key in ["metrics", "health", "ready"] {
-            guard var s = try r.sub(key) else { continue }
+            guard let s = try r.sub(key) else { continue }
             try s.rejectUnknown(["listen"])
             guard let v = try s.string("listen") else { continue }
             let setting: AdminListen = v.isEmpty ? .off : .at(try s.hostPort(v, field: "listen", defaultPort: 0))
@@ -127,7 +127,7 @@ public enum ConfigLoader {
             default: c.ready = setting
             }
         }
-        if var s = try r.sub("source") {
+        if let s = try r.sub("source") {
             try s.rejectUnknown(["type", "file"])
             if let v = try s.string("type") {
                 guard v == "file" || v == "kubernetes" else { throw s.error("type", "must be file or kubernetes") }
@@ -135,7 +135,7 @@ public enum ConfigLoader {
             }
             if let v = try s.string("file") { c.clusterStateFile = v }
         }
-        if var s = try r.sub("forward") {
+        if let s = try r.sub("forward") {
             try s.rejectUnknown(["timeout", "budget"])
             if let v = try s.double("timeout") {
                 guard v > 0, v <= 5 else { throw s.error("timeout", "must be more than 0 and at most 5 seconds") }
