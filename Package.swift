@@ -35,7 +35,8 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
         ], exclude: [
             // Each handler folder documents itself (STYLE §2); the docs are not sources.
-            "Forward/README.md", "Cache/README.md", "LocalZones/README.md", "ClusterZone/README.md", "Federation/README.md",
+            "SearchPath/README.md", "Federation/README.md", "ClusterZone/README.md", "LocalZones/README.md", "Cache/README.md",
+            "Forward/README.md",
         ]),
         .target(name: "Server", dependencies: [
             "Resolver", "DNSWire", "ClusterState", "NameExpansion",

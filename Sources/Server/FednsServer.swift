@@ -44,20 +44,20 @@ public final class FednsServer: ServiceLifecycle.Service, Sendable {
     public func run() async throws {
         var channels: [Channel] = []
         var bound = Bound(dns: [])
-        let access = AccessList(networks: config.allowedNetworks)
-        let identityNames = config.identity != nil
+        let admissions = Admissions(access: AccessList(networks: config.allowedNetworks), identityNames: config.identity != nil,
+                                    metrics: engine.metrics)
         do {
             for address in config.effectiveListen {
                 let engine = self.engine, snapshots = self.snapshots
                 let udp = try await UDPListener.bind(address: address, group: group) {
-                    UDPQueryHandler(engine: engine, snapshots: snapshots, access: access, identityNames: identityNames)
+                    UDPQueryHandler(engine: engine, snapshots: snapshots, admissions: admissions)
                 }
                 channels += udp
                 // With port 0 the kernel picks one; TCP then takes the same number.
                 let actual = HostPort(host: address.host, port: udp.first?.localAddress?.port ?? address.port)
                 let tcp = try await TCPListener.bind(address: actual, group: group, idleTimeout: .seconds(10), connectionLimit: 1024,
                                                      metrics: engine.metrics) {
-                    TCPQueryHandler(engine: engine, access: access, identityNames: identityNames)
+                    TCPQueryHandler(engine: engine, admissions: admissions)
                 }
                 channels.append(tcp)
                 bound.dns.append(actual)

@@ -59,3 +59,40 @@ struct AccessList: Sendable {
         }
     }
 }
+
+/// What a listener does with a packet once the gate and the access list have seen it.
+enum Admission {
+    /// Nothing to send (a counted drop).
+    case dropped
+    /// Send these bytes (a gate error reply, or REFUSED for a client outside `allowedNetworks`).
+    case reply([UInt8])
+    /// Resolve this query.
+    case query(QueryView)
+}
+
+/// The checks both transports run on every packet, with their metrics (DESIGN §5).
+struct Admissions: Sendable {
+    let access: AccessList
+    let identityNames: Bool
+    let metrics: ServerMetrics
+
+    func admit(_ packet: UnsafeRawBufferPointer, from remote: SocketAddress?, tcp: Bool) -> Admission {
+        switch Gate.inspect(packet, identityNames: identityNames) {
+        case .drop(let reason):
+            metrics.drops[reason]?.increment()
+            return .dropped
+        case .reply(let bytes, let rcode):
+            metrics.countResponse(tcp: tcp, rcode: rcode)
+            return .reply(bytes)
+        case .pass(let view):
+            metrics.countRequest(tcp: tcp, type: view.qtype)
+            guard access.allows(remote) else {
+                // fedns is not an open resolver.
+                metrics.refusedByACL.increment()
+                metrics.countResponse(tcp: tcp, rcode: .refused)
+                return .reply(ErrorReply.make(query: packet, view: view, rcode: .refused))
+            }
+            return .query(view)
+        }
+    }
+}

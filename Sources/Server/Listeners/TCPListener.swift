@@ -25,36 +25,25 @@ final class TCPQueryHandler: ChannelDuplexHandler {
     typealias OutboundOut = ByteBuffer
 
     let engine: QueryEngine
-    let access: AccessList
-    let identityNames: Bool
+    let admissions: Admissions
     let maxInFlight: Int
     private var inFlight = 0
 
-    init(engine: QueryEngine, access: AccessList, identityNames: Bool, maxInFlight: Int = 64) {
+    init(engine: QueryEngine, admissions: Admissions, maxInFlight: Int = 64) {
         self.engine = engine
-        self.access = access
-        self.identityNames = identityNames
+        self.admissions = admissions
         self.maxInFlight = maxInFlight
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
         let metrics = engine.metrics
-        let verdict = buffer.withUnsafeReadableBytes { Gate.inspect($0, identityNames: identityNames) }
-        switch verdict {
-        case .drop(let reason):
-            metrics.drops[reason]?.increment()
-        case .reply(let bytes, let rcode):
-            metrics.countResponse(tcp: true, rcode: rcode)
+        switch buffer.withUnsafeReadableBytes({ admissions.admit($0, from: context.remoteAddress, tcp: true) }) {
+        case .dropped:
+            return
+        case .reply(let bytes):
             send(bytes, context: context)
-        case .pass(let view):
-            metrics.countRequest(tcp: true, type: view.qtype)
-            guard access.allows(context.remoteAddress) else {
-                metrics.refusedByACL.increment()
-                metrics.countResponse(tcp: true, rcode: .refused)
-                send(buffer.withUnsafeReadableBytes { ErrorReply.make(query: $0, view: view, rcode: .refused) }, context: context)
-                return
-            }
+        case .query(let view):
             guard inFlight < maxInFlight else {
                 // Too many outstanding queries on one connection: shed this one (RFC 7766 §6.2.2 lets servers limit).
                 metrics.countResponse(tcp: true, rcode: .servFail)

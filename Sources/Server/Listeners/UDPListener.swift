@@ -13,15 +13,13 @@ final class UDPQueryHandler: ChannelInboundHandler {
 
     let engine: QueryEngine
     let snapshots: SnapshotStore
-    let access: AccessList
-    let identityNames: Bool
+    let admissions: Admissions
     let table = PrerenderTable()
 
-    init(engine: QueryEngine, snapshots: SnapshotStore, access: AccessList, identityNames: Bool) {
+    init(engine: QueryEngine, snapshots: SnapshotStore, admissions: Admissions) {
         self.engine = engine
         self.snapshots = snapshots
-        self.access = access
-        self.identityNames = identityNames
+        self.admissions = admissions
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -29,23 +27,12 @@ final class UDPQueryHandler: ChannelInboundHandler {
         let metrics = engine.metrics
         let received = NIODeadline.now()
         let buffer = envelope.data
-        let verdict = buffer.withUnsafeReadableBytes { Gate.inspect($0, identityNames: identityNames) }
-        switch verdict {
-        case .drop(let reason):
-            metrics.drops[reason]?.increment()
-        case .reply(let bytes, let rcode):
-            metrics.countResponse(tcp: false, rcode: rcode)
+        switch buffer.withUnsafeReadableBytes({ admissions.admit($0, from: envelope.remoteAddress, tcp: false) }) {
+        case .dropped:
+            return
+        case .reply(let bytes):
             send(bytes, to: envelope.remoteAddress, context: context)
-        case .pass(let view):
-            metrics.countRequest(tcp: false, type: view.qtype)
-            guard access.allows(envelope.remoteAddress) else {
-                // fedns is not an open resolver (DESIGN §5).
-                metrics.refusedByACL.increment()
-                metrics.countResponse(tcp: false, rcode: .refused)
-                let reply = buffer.withUnsafeReadableBytes { ErrorReply.make(query: $0, view: view, rcode: .refused) }
-                send(reply, to: envelope.remoteAddress, context: context)
-                return
-            }
+        case .query(let view):
             if answerFromTable(buffer: buffer, view: view, to: envelope.remoteAddress, context: context) {
                 metrics.udp.duration.recordNanoseconds((NIODeadline.now() - received).nanoseconds)
                 return
