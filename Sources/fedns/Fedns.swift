@@ -20,7 +20,7 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve DNS: the cluster zone, federated names, local zones, and forwarding.",
         discussion: """
-        Settings come from flags, then the environment (NODE_NAME, POD_NAMESPACE), then the kube-dns
+        Settings come from flags, then the environment (NODE_NAME, POD_NAMESPACE), then the kube-dns \
         ConfigMap keys (--kube-dns-config-dir), then the config file, then defaults.
         """
     )
