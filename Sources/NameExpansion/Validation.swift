@@ -81,7 +81,8 @@ extension FederationGrammar {
             issues.append(.invalidFederationName(federation))
         } else if name == "svc" || name == "pod" {
             issues.append(.reservedFederationName(federation))
-        } else if DomainName.commonTopLevelDomains.contains(name) {
+        } else if DomainName.commonTopLevelDomains.contains(name) || (name.utf8.count == 2 && name.utf8.allSatisfy { $0 >= 0x61 && $0 <= 0x7A }) {
+            // Every two-letter name is a country-code TLD as well.
             issues.append(.namedLikeTopLevelDomain(federation))
         }
         if !DomainName.isRFC1123Subdomain(domain) {

@@ -85,20 +85,11 @@ enum ConfigChecks {
         ttlRange.contains(ttl) ? nil : "\(ttl) is outside \(ttlRange.lowerBound)…\(ttlRange.upperBound) seconds"
     }
 
-    /// RFC 1123 label: letters, digits and hyphens, 1…63 octets, no hyphen at either end.
-    static func isLabel(_ text: String) -> Bool {
-        let bytes = Array(text.utf8)
-        guard (1...63).contains(bytes.count), bytes.first != UInt8(ascii: "-"), bytes.last != UInt8(ascii: "-") else { return false }
-        return bytes.allSatisfy { b in
-            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == UInt8(ascii: "-")
-        }
-    }
-
     /// Why `text` is not an RFC 1123 subdomain (a trailing dot is allowed), or nil.
     static func subdomainProblem(_ text: String) -> String? {
         guard let name = try? DomainName(text), !name.isRoot else { return "'\(text)' is not a domain name" }
         guard name.wireLength <= 255 else { return "'\(text)' is longer than 253 characters" }
-        if let bad = name.labels.first(where: { !isLabel($0) }) {
+        if let bad = name.labels.first(where: { !DomainName.isRFC1123Label($0) }) {
             return "label '\(bad)' of '\(text)' is not an RFC 1123 label (letters, digits, inner hyphens)"
         }
         return nil

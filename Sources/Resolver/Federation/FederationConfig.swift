@@ -21,28 +21,13 @@ public struct FederationConfig: Sendable, Equatable {
         self.zone = zone; self.region = region; self.clusterDomain = clusterDomain; self.ttl = ttl
     }
 
-    /// Names that capture three-label names in their bare form (`<svc>.<ns>.<fed>`); any two-letter
-    /// name is a country-code TLD as well.
-    static let commonTLDs: Set<String> = [
-        "com", "net", "org", "edu", "gov", "mil", "int", "info", "biz", "io", "dev", "app", "cloud", "arpa",
-        "local", "internal", "localhost", "lan", "home", "corp", "intranet", "private", "test", "example", "invalid",
-    ]
-
     /// Every problem in the settings; warnings (a federation named like a TLD) do not stop the handler.
     public func validate() -> [HandlerConfigIssue] {
         var issues: [HandlerConfigIssue] = []
         for (name, domain) in federations.sorted(by: { $0.key < $1.key }) {
-            let field = "federations.\(name)"
-            let lower = name.asciiLowercased
-            if !ConfigChecks.isLabel(name) {
-                issues.append(.init(field: field, problem: "'\(name)' is not an RFC 1123 label (letters, digits, inner hyphens, at most 63)"))
-            } else if lower == "svc" || lower == "pod" {
-                issues.append(.init(field: field, problem: "'\(name)' would shadow the cluster zone's \(lower).<clusterDomain>"))
-            } else if Self.commonTLDs.contains(lower) || (lower.count == 2 && lower.utf8.allSatisfy { $0 >= 0x61 && $0 <= 0x7A }) {
-                issues.append(.init(field: field, problem: "'\(name)' is also a top-level domain: every three-label name <a>.<b>.\(lower) is read as federated",
-                                    severity: .warning))
+            for issue in FederationGrammar.validate(federation: name, domain: domain) {
+                issues.append(.init(field: "federations.\(name)", problem: issue.description, severity: issue.isError ? .error : .warning))
             }
-            if let problem = ConfigChecks.subdomainProblem(domain) { issues.append(.init(field: field, problem: problem)) }
         }
         if federations.keys.map(\.asciiLowercased).count != Set(federations.keys.map(\.asciiLowercased)).count {
             issues.append(.init(field: "federations", problem: "two federations differ only in case"))
@@ -52,7 +37,7 @@ public struct FederationConfig: Sendable, Equatable {
             issues.append(.init(field: "zonalNameFormat", problem: "'\(zonalNameFormat)' is not one of \(allowed)"))
         }
         for (field, value) in [("zone", zone), ("region", region)] {
-            if let value, !value.isEmpty, !ConfigChecks.isLabel(value) {
+            if let value, !value.isEmpty, !DomainName.isRFC1123Label(value) {
                 issues.append(.init(field: field, problem: "'\(value)' is not an RFC 1123 label"))
             }
         }

@@ -39,7 +39,7 @@ public struct SearchPathConfig: Sendable {
     /// Every problem in the settings; warnings do not stop the handler.
     public func validate() -> [HandlerConfigIssue] {
         var issues: [HandlerConfigIssue] = []
-        if let namespace, !ConfigChecks.isLabel(namespace) {
+        if let namespace, !DomainName.isRFC1123Label(namespace) {
             issues.append(.init(field: "searchPath.namespace", problem: "'\(namespace)' is not an RFC 1123 label (a namespace name)"))
         }
         if let problem = ConfigChecks.subdomainProblem(clusterDomain) { issues.append(.init(field: "clusterDomain", problem: problem)) }

@@ -42,7 +42,7 @@ public enum ConfigLoader {
             guard (0...3600).contains(v) else { throw r.error("ttl", "must be between 0 and 3600 seconds") }
             c.ttl = UInt32(v)
         }
-        if let v = try r.stringMap("federations") { c.federations = try federations(v, field: "federations", reader: r) }
+        if let v = try r.stringMap("federations") { c.federations = try federations(v, field: "federations") }
         if let v = try r.string("zonalNameFormat") {
             guard let f = ZonalNameFormat(rawValue: v) else { throw r.error("zonalNameFormat", "must be zone or zone-region, not '\(v)'") }
             c.zonalNameFormat = f
@@ -150,18 +150,17 @@ public enum ConfigLoader {
     }
 
     /// `federations: {name: domain}` (also the kube-dns ConfigMap form after splitting).
-    public static func federations(_ map: [String: String], field: String, reader: Reader? = nil) throws(ConfigError) -> [String: DomainName] {
+    public static func federations(_ map: [String: String], field: String) throws(ConfigError) -> [String: DomainName] {
         var out: [String: DomainName] = [:]
         for (name, domain) in map {
-            let lower = name.asciiLowercased
-            guard DomainName.isRFC1123Label(lower), lower != "svc", lower != "pod" else {
-                throw ConfigError(field: "\(field).\(name)", problem: "a federation name must be an RFC 1123 label other than svc and pod")
+            // Warnings (a TLD-like name) are the federation handler's to report; errors stop here.
+            if let error = FederationGrammar.validate(federation: name, domain: domain).first(where: \.isError) {
+                throw ConfigError(field: "\(field).\(name)", problem: error.description)
             }
-            guard DomainName.isRFC1123Subdomain(domain.hasSuffix(".") ? String(domain.dropLast()) : domain),
-                  let d = try? DomainName(domain) else {
-                throw ConfigError(field: "\(field).\(name)", problem: "'\(domain)' is not an RFC 1123 domain")
+            guard let d = try? DomainName(domain) else {
+                throw ConfigError(field: "\(field).\(name)", problem: "'\(domain)' is not a domain name")
             }
-            out[lower] = d
+            out[name.asciiLowercased] = d
         }
         return out
     }
