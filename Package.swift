@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "fedns",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "fedns", targets: ["fedns"]),
         .library(name: "NameExpansion", targets: ["NameExpansion"]),

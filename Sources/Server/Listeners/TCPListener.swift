@@ -57,9 +57,9 @@ final class TCPQueryHandler: ChannelDuplexHandler {
             let loop = context.eventLoop
             let bound = NIOLoopBound((self, context), eventLoop: loop)
             let client = context.remoteAddress?.ipAddress
-            Task {
+            Task(executorPreference: EventLoopTaskExecutor(loop: loop)) {
                 let outcome = await engine.resolve(packet: packet, view: view, transport: .tcp, client: client, sizeLimit: 65535)
-                loop.execute {
+                loop.runOnLoop {
                     let (handler, context) = bound.value
                     handler.inFlight -= 1
                     metrics.countResponse(tcp: true, rcode: outcome.rcode)

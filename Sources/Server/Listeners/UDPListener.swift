@@ -15,6 +15,7 @@ final class UDPQueryHandler: ChannelInboundHandler {
     let snapshots: SnapshotStore
     let admissions: Admissions
     let table = PrerenderTable()
+    private var executor: EventLoopTaskExecutor?
 
     init(engine: QueryEngine, snapshots: SnapshotStore, admissions: Admissions) {
         self.engine = engine
@@ -66,9 +67,11 @@ final class UDPQueryHandler: ChannelInboundHandler {
         let loop = context.eventLoop
         let bound = NIOLoopBound((self, context), eventLoop: loop)
         let client = remote.ipAddress
-        Task {
+        let executor = self.executor ?? EventLoopTaskExecutor(loop: loop)
+        self.executor = executor
+        Task(executorPreference: executor) {
             let outcome = await engine.resolve(packet: packet, view: view, transport: .udp, client: client, sizeLimit: view.udpLimit)
-            loop.execute {
+            loop.runOnLoop {
                 let (handler, context) = bound.value
                 if let (generation, answer) = outcome.prerendered {
                     handler.table.store(answer, for: PrerenderKey(name: view.lowercasedWireName, type: view.qtype.rawValue), generation: generation)
