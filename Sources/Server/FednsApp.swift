@@ -29,7 +29,7 @@ public struct FednsApp {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: Self.usableCores)
         let stack = try ResolverStack.build(config: config, group: group, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = stack.services.map {
             .init(service: $0, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup)
@@ -63,5 +63,18 @@ public struct FednsApp {
             throw ConfigError(field: "--cluster-state", problem: "cannot read '\(path)'")
         }
         _ = try ObjectLoader.load(yaml: String(decoding: data, as: UTF8.self))
+    }
+
+    /// One event loop per CPU this process may run on: NIO's count follows cgroup limits but not
+    /// the affinity mask (taskset, a static CPU manager policy), and two loops on one CPU only add
+    /// context switches.
+    static var usableCores: Int {
+        // `Cpus_allowed` in /proc/self/status is the affinity mask in hex, comma-separated words.
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed:") }) else { return System.coreCount }
+        let allowed = line.dropFirst("Cpus_allowed:".count).reduce(0) { count, ch in
+            count + (ch.hexDigitValue?.nonzeroBitCount ?? 0)
+        }
+        return max(1, min(System.coreCount, allowed))
     }
 }
