@@ -37,6 +37,9 @@ public final class FileSource: Sendable {
     private let watch = Mutex(WatchState())
     private let succeeded = Counter(label: "fedns_cluster_reloads_total", dimensions: [("result", "success")])
     private let failed = Counter(label: "fedns_cluster_reloads_total", dimensions: [("result", "failure")])
+    /// From the file's change (its mtime, or ctime for a rename or link swap) to the new snapshot being
+    /// installed — after which the next answer reflects it.
+    private let eventToAnswer = Timer(label: "fedns_cluster_event_to_answer_seconds", preferredDisplayUnit: .seconds)
 
     /// Polls after each change during which content is compared even if `stat` shows nothing new.
     static let settlePolls = 5
@@ -130,7 +133,11 @@ public final class FileSource: Sendable {
                 return fail(error, &w)
             }
             w.lastBytesError = nil
+            let isFirstLoad = w.succeeded == 0
             let snapshot = store.install(result.objects)
+            if !isFirstLoad, let changed = w.fingerprint?.changedAt {
+                eventToAnswer.recordNanoseconds(max(0, Self.wallClockNanoseconds() - changed))
+            }
             w.succeeded += 1; w.lastError = nil
             succeeded.increment()
             logger.info("cluster state loaded", metadata: [
@@ -145,6 +152,12 @@ public final class FileSource: Sendable {
             }
             return .reloaded(generation: snapshot.generation)
         }
+    }
+
+    static func wallClockNanoseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 
     private func fail(_ error: ObjectError, _ w: inout WatchState) -> ReloadOutcome {
@@ -201,6 +214,11 @@ struct FileFingerprint: Equatable {
         device = UInt64(st.st_dev); inode = UInt64(st.st_ino); size = Int64(st.st_size)
         mtime = (st.st_mtim.tv_sec, st.st_mtim.tv_nsec)
         ctime = (st.st_ctim.tv_sec, st.st_ctim.tv_nsec)
+    }
+
+    /// When the file last changed, in nanoseconds since the epoch: the later of mtime and ctime.
+    var changedAt: Int64 {
+        max(Int64(mtime.0) * 1_000_000_000 + Int64(mtime.1), Int64(ctime.0) * 1_000_000_000 + Int64(ctime.1))
     }
 
     /// `stat` following symlinks; nil when the path cannot be stat'ed.

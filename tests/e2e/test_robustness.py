@@ -151,3 +151,45 @@ def test_forwarding_loop_is_found_at_start_up_and_fedns_exits_with_a_clear_messa
     finally:
         b.stop()
         a.stop()
+
+
+def test_admin_endpoints_health_ready_and_metrics(knot, tmp_path):
+    """DESIGN §7: /health, /ready (503 until the first sync) and Prometheus /metrics with the
+    request counters, the reload counter and the event-to-answer delay after a state change."""
+    import urllib.error
+    import urllib.request
+    from k8sobjects import write_atomically
+
+    ports = {name: free_port() for name in ("health", "ready", "metrics")}
+    config = fedns_config(knot.address)
+    for name, port in ports.items():
+        config = config.replace(f'{name}: {{listen: ""}}', f'{name}: {{listen: "127.0.0.1:{port}"}}')
+    server = Fedns(config=config, state=cluster_state()).start()
+    try:
+        def get(name: str, path: str) -> tuple[int, str]:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{ports[name]}{path}", timeout=3) as r:
+                    return r.status, r.read().decode()
+            except urllib.error.HTTPError as e:
+                return e.code, e.read().decode()
+
+        assert get("health", "/health")[0] == 200
+        assert get("ready", "/ready")[0] == 200
+        ask(server.address, "nginx.mynamespace.svc.cluster.local.", "A")
+        write_atomically(server.state_path, cluster_state(nginx_ready=False))
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            status, text = get("metrics", "/metrics")
+            if 'fedns_cluster_reloads_total{result="success"} 2' in text:
+                break
+            time.sleep(0.1)
+        assert status == 200
+        assert 'fedns_cluster_reloads_total{result="success"} 2' in text, text[:2000]
+        assert "fedns_cluster_event_to_answer_seconds_count 1" in text, text[:2000]
+        assert 'fedns_dns_requests_total{proto="udp",type="A"}' in text
+        assert "fedns_dns_request_duration_seconds_bucket" in text
+        server.signal(signal.SIGTERM)
+        time.sleep(0.5)
+        assert get("ready", "/ready")[0] == 503, "/ready must answer 503 during lameduck"
+    finally:
+        server.stop()
