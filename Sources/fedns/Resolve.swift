@@ -14,8 +14,8 @@ struct Resolve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show, as a pod would experience it, every query its stub resolver sends for NAME and the addresses it gets.",
         discussion: """
-        The pod's resolv.conf is Kubernetes' ClusterFirst one for --namespace, or --resolv-conf FILE.
-        Answers come from a running server (--server HOST:PORT, UDP then TCP on TC) or from the chain
+        The pod's resolv.conf is Kubernetes' ClusterFirst one for --namespace, or --resolv-conf FILE. \
+        Answers come from a running server (--server HOST:PORT, UDP then TCP on TC) or from the chain \
         fedns serve would build, in-process (--cluster-state FILE [--config FILE]).
         """
     )
