@@ -35,7 +35,6 @@ public final class ServerMetrics: Sendable {
     let tcp = PerTransport(proto: "tcp")
     let drops: [DropReason: Counter]
     let refusedByACL = Counter(label: "fedns_dns_refused_clients_total")
-    let codecDisagreements = Counter(label: "fedns_dns_codec_disagreements_total")
     let prerenderedHits = Counter(label: "fedns_dns_prerendered_answers_total")
     let tcpConnectionsRejected = Counter(label: "fedns_dns_tcp_connections_rejected_total")
 
