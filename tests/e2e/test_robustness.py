@@ -193,3 +193,41 @@ def test_admin_endpoints_health_ready_and_metrics(knot, tmp_path):
         assert get("ready", "/ready")[0] == 503, "/ready must answer 503 during lameduck"
     finally:
         server.stop()
+
+
+def test_identity_answers_ch_txt_when_on(knot):
+    """RFC 4892: with `identity` set, CH TXT id.server. and hostname.bind. name the server."""
+    server = Fedns(config=fedns_config(knot.address) + "identity: node-a.fedns\n", state=cluster_state()).start()
+    try:
+        for qname in ("id.server.", "hostname.bind."):
+            r = ask(server.address, qname, "TXT", rdclass="CH")
+            assert r.rcode() == dns.rcode.NOERROR, r
+            assert [rr.to_text() for rrset in r.answer for rr in rrset] == ['"node-a.fedns"']
+        r = ask(server.address, "version.bind.", "TXT", rdclass="CH")
+        assert r.rcode() == dns.rcode.REFUSED
+    finally:
+        server.stop()
+
+
+def test_clients_outside_allowed_networks_are_refused(knot):
+    """DESIGN §5: fedns is not an open resolver. Loopback is outside 10/8, so this client is refused
+    over UDP and TCP, with the question echoed. (Every other test runs with the default list, which
+    allows loopback.)"""
+    refused = Fedns(config=fedns_config(knot.address) + 'allowedNetworks: ["10.0.0.0/8"]\n', state=cluster_state())
+    refused.start(wait_ready=False)
+    try:
+        deadline = time.monotonic() + 10
+        r = None
+        while time.monotonic() < deadline:
+            try:
+                r = ask(refused.address, "nginx.mynamespace.svc.cluster.local.", "A", timeout=0.5)
+                break
+            except Exception:
+                time.sleep(0.1)
+        assert r is not None, "no answer at all"
+        assert r.rcode() == dns.rcode.REFUSED and not r.answer
+        assert r.question[0].name.to_text() == "nginx.mynamespace.svc.cluster.local."
+        r = ask(refused.address, "nginx.mynamespace.svc.cluster.local.", "A", tcp=True)
+        assert r.rcode() == dns.rcode.REFUSED
+    finally:
+        refused.stop()
