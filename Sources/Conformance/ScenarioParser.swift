@@ -34,7 +34,11 @@ public enum ScenarioParser {
                     throw ScenarioError("steps[\(s.index - 1)].expectUpstream.upstream: no upstream named '\(u)'")
                 }
             }
-            return Scenario(name: name, path: path, tags: tags, configYAML: configYAML, cluster: cluster, upstreams: upstreams, steps: steps)
+            let scenario = Scenario(name: name, path: path, tags: tags, configYAML: configYAML, cluster: cluster, upstreams: upstreams, steps: steps)
+            if scenario.isStatic && (!upstreams.isEmpty || scenario.hasClusterChanges || cluster == nil) {
+                throw ScenarioError("tags: a static scenario has no upstreams, no cluster changes and a synced cluster")
+            }
+            return scenario
         } catch let error as ScenarioError {
             throw ScenarioError("\(path): \(error.message)")
         } catch {

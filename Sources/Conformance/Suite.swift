@@ -6,7 +6,7 @@ public struct Suite {
     public enum Mode: Sendable {
         /// fedns in this process, virtual time, scripted upstreams behind the transport seam.
         case inProcess
-        /// A running server; only `static` and `blackbox` scenarios; cluster changes need the state file.
+        /// A running server: `static` scenarios; with its cluster state file (a fedns) `blackbox` ones too.
         case server(String, clusterStateFile: String?)
         /// A fedns process per scenario; `static` and `blackbox` scenarios.
         case fednsBinary(String)
@@ -38,9 +38,9 @@ public struct Suite {
         case .inProcess:
             return nil
         case .server(_, let stateFile):
-            if !scenario.isBlackBox { return "needs fedns internals or virtual time (not tagged static or blackbox)" }
-            if !scenario.isStatic && scenario.hasClusterChanges && stateFile == nil { return "changes the cluster: needs --cluster-state-file" }
-            return nil
+            // Without the state file the server is any DNS server: only data it was given can be asked about.
+            if stateFile == nil { return scenario.isStatic ? nil : "not tagged static (needs a fedns with --cluster-state-file)" }
+            return scenario.isBlackBox ? nil : "needs fedns internals or virtual time (not tagged static or blackbox)"
         case .fednsBinary:
             return scenario.isBlackBox ? nil : "needs virtual time or internals (not tagged static or blackbox)"
         }
