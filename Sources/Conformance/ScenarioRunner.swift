@@ -23,6 +23,9 @@ public struct ScenarioResult: Sendable {
     /// For a failure: one entry per failed step, with its diff; for a skip: the reason.
     public var messages: [String]
     public var seconds: Double
+    public init(name: String, path: String, status: Status, messages: [String], seconds: Double) {
+        self.name = name; self.path = path; self.status = status; self.messages = messages; self.seconds = seconds
+    }
 }
 
 /// Runs the steps of a scenario against a target and checks every expectation.
