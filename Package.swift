@@ -49,7 +49,13 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Yams", package: "Yams"),
         ]),
-        .target(name: "Conformance", dependencies: ["Resolver", "DNSWire", "ClusterState"]),
+        .target(name: "Conformance", dependencies: [
+            "Server", "Resolver", "DNSWire", "ClusterState", "NameExpansion",
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Yams", package: "Yams"),
+        ]),
         .executableTarget(name: "fedns", dependencies: [
             "Server", "Resolver", "ClusterState", "DNSWire", "NameExpansion", "Conformance",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -63,5 +69,6 @@ let package = Package(
         .testTarget(name: "ResolverTests", dependencies: ["Resolver", "DNSWire", "ClusterState", "NameExpansion"]),
         .testTarget(name: "ResolveTests", dependencies: ["fedns", "DNSWire", "NameExpansion"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Resolver", "DNSWire", "ClusterState"]),
+        .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "DNSWire"]),
     ]
 )

@@ -11,16 +11,19 @@ import ServiceLifecycle
 /// The order is fixed here (STYLE §1): search path → federation → cluster zone → local zones → cache →
 /// forward; configuration switches steps on and sets them, it never reorders them.
 public struct ResolverStack {
-    let engine: QueryEngine
+    public let engine: QueryEngine
     public let snapshots: SnapshotStore
     /// The whole chain, as the server runs it (`fedns resolve --cluster-state` asks it in-process).
     public let chain: Chain
     /// File source, upstream health probes: run in the service group beside the server.
-    let services: [any ServiceLifecycle.Service]
+    public let services: [any ServiceLifecycle.Service]
 
     /// Builds the chain and its services from `config`; loads the cluster state file once, synchronously.
+    /// - Parameter transport: how the forwarder reaches upstreams; nil means real sockets on `group`
+    ///   (the conformance runner passes its scripted upstreams).
     public static func build(config: FednsConfig, group: any EventLoopGroup, logger: Logger,
-                             time: any TimeSource = SystemTimeSource()) throws -> ResolverStack {
+                             time: any TimeSource = SystemTimeSource(),
+                             transport: (any UpstreamTransport)? = nil) throws -> ResolverStack {
         let snapshots = SnapshotStore(nodeName: config.nodeName)
         var services: [any ServiceLifecycle.Service] = []
         if let path = config.clusterStateFile {
@@ -42,7 +45,9 @@ public struct ResolverStack {
         let clusterZone = try ClusterZoneHandler(config: parts.clusterZone, snapshot: snapshot, upstream: upstream)
         let localZones = try LocalZonesHandler(config: LocalZonesConfig(zones: try loadZones(config.zones)))
         let cache = try CacheHandler(config: parts.cache, time: time)
-        let forward = try ForwardHandler(config: parts.forward, group: group, time: time, logger: Logger(label: "fedns.forward"))
+        let forward = try transport.map { t in
+            try ForwardHandler(config: parts.forward, transport: t, time: time, logger: Logger(label: "fedns.forward"))
+        } ?? ForwardHandler(config: parts.forward, group: group, time: time, logger: Logger(label: "fedns.forward"))
         services.append(HealthProbes(forward: forward))
         var searchConfig = parts.searchPath
         if searchConfig.namespace == nil { searchConfig.podNamespace = SearchPathConfig.podIndex(snapshot) }

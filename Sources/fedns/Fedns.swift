@@ -8,7 +8,7 @@ struct Fedns: AsyncParsableCommand {
         commandName: "fedns",
         abstract: "A Kubernetes in-cluster DNS resolver with federated service names.",
         version: FednsVersion.string,
-        subcommands: [Serve.self, CheckConfig.self, Resolve.self]
+        subcommands: [Serve.self, CheckConfig.self, Resolve.self, ConformanceCommand.self]
     )
 }
 

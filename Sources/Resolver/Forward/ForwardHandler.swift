@@ -13,7 +13,7 @@ import Synchronization
 public final class ForwardHandler: Handler {
     public let name = "forward"
     public let config: ForwardConfig
-    private let exchange: UpstreamExchange
+    private let transport: any UpstreamTransport
     private let time: any TimeSource
     private let logger: Logger
     private let metrics: ForwardMetrics
@@ -24,11 +24,17 @@ public final class ForwardHandler: Handler {
     ///   - group: the event loops the upstream sockets run on (shared with the server).
     ///   - time: drives timeouts, the budget and probe intervals.
     /// - Throws: when the configuration is invalid, e.g. an upstream is one of fedns's own listen addresses.
-    public init(config: ForwardConfig, group: any EventLoopGroup, time: any TimeSource = SystemTimeSource(),
+    public convenience init(config: ForwardConfig, group: any EventLoopGroup, time: any TimeSource = SystemTimeSource(),
+                logger: Logger = Logger(label: "fedns.forward")) throws(ForwardConfigError) {
+        try self.init(config: config, transport: UpstreamExchange(group: group, time: time), time: time, logger: logger)
+    }
+
+    /// A forwarder over `transport` instead of sockets (the conformance runner's scripted upstreams).
+    public init(config: ForwardConfig, transport: any UpstreamTransport, time: any TimeSource = SystemTimeSource(),
                 logger: Logger = Logger(label: "fedns.forward")) throws(ForwardConfigError) {
         try config.validate()
         self.config = config
-        self.exchange = UpstreamExchange(group: group, time: time)
+        self.transport = transport
         self.time = time
         self.logger = logger
         self.metrics = ForwardMetrics(upstreams: config.allUpstreams)
@@ -66,7 +72,8 @@ public final class ForwardHandler: Handler {
     /// Any reply to `. NS` (whatever its rcode) shows the upstream is serving again.
     private func probe(_ upstream: Upstream) async {
         let (bytes, matcher) = Self.query(Question(name: .root, type: .ns), dnssecOK: false, checkingDisabled: false)
-        let outcome = await exchange.udp(bytes, matcher: matcher, to: upstream, timeoutNanoseconds: config.tryTimeoutNanoseconds)
+        let outcome = await transport.exchange(bytes, with: upstream, tcp: false, timeoutNanoseconds: config.tryTimeoutNanoseconds,
+                                               accept: { matcher.accept($0) })
         if case .reply = outcome { markUp(upstream) } else { metrics.healthFailure(upstream) }
     }
 
@@ -113,11 +120,13 @@ public final class ForwardHandler: Handler {
         let started = time.nowNanoseconds()
         let (bytes, matcher) = Self.query(key.question, dnssecOK: key.dnssecOK, checkingDisabled: key.checkingDisabled)
         metrics.request(upstream)
-        var outcome = await exchange.udp(bytes, matcher: matcher, to: upstream, timeoutNanoseconds: timeout)
+        var outcome = await transport.exchange(bytes, with: upstream, tcp: false, timeoutNanoseconds: timeout, accept: { matcher.accept($0) })
         if case .reply(let m) = outcome, m.header.truncated {
             let left = timeout - min(timeout, time.nowNanoseconds() - started)
             let (tcpBytes, tcpMatcher) = Self.query(key.question, dnssecOK: key.dnssecOK, checkingDisabled: key.checkingDisabled)
-            outcome = left > 0 ? await exchange.tcp(tcpBytes, matcher: tcpMatcher, to: upstream, timeoutNanoseconds: left) : .timeout
+            outcome = left > 0
+                ? await transport.exchange(tcpBytes, with: upstream, tcp: true, timeoutNanoseconds: left, accept: { tcpMatcher.accept($0) })
+                : .timeout
         }
         if case .reply(let m) = outcome { metrics.response(upstream, m.header.rcode) }
         return outcome

@@ -4,7 +4,7 @@ import NIOPosix
 import Synchronization
 
 /// How one try with one upstream ended.
-enum TryOutcome: Sendable {
+public enum TryOutcome: Sendable {
     case reply(Message)
     case timeout
     /// ICMP unreachable (ECONNREFUSED), a refused TCP connection, or another socket error.
@@ -14,11 +14,18 @@ enum TryOutcome: Sendable {
 /// One query/reply exchange with one upstream, over a fresh socket each time: a connected UDP
 /// socket on a kernel-chosen ephemeral port (random source port, RFC 5452 §9.2; connecting also
 /// makes the kernel report ICMP port unreachable), or a TCP connection with 2-byte length framing.
-struct UpstreamExchange: Sendable {
+/// The forwarder's default ``UpstreamTransport``.
+struct UpstreamExchange: UpstreamTransport {
     let group: any EventLoopGroup
     let time: any TimeSource
 
-    func udp(_ query: [UInt8], matcher: ReplyMatcher, to upstream: Upstream, timeoutNanoseconds: UInt64) async -> TryOutcome {
+    func exchange(_ query: [UInt8], with upstream: Upstream, tcp: Bool, timeoutNanoseconds: UInt64,
+                  accept: @escaping @Sendable ([UInt8]) -> Message?) async -> TryOutcome {
+        tcp ? await self.tcp(query, matcher: accept, to: upstream, timeoutNanoseconds: timeoutNanoseconds)
+            : await udp(query, matcher: accept, to: upstream, timeoutNanoseconds: timeoutNanoseconds)
+    }
+
+    func udp(_ query: [UInt8], matcher: @escaping @Sendable ([UInt8]) -> Message?, to upstream: Upstream, timeoutNanoseconds: UInt64) async -> TryOutcome {
         await race(timeoutNanoseconds) { abandon in
             let loop = group.next()
             let promise = loop.makePromise(of: TryOutcome.self)
@@ -41,7 +48,7 @@ struct UpstreamExchange: Sendable {
         }
     }
 
-    func tcp(_ query: [UInt8], matcher: ReplyMatcher, to upstream: Upstream, timeoutNanoseconds: UInt64) async -> TryOutcome {
+    func tcp(_ query: [UInt8], matcher: @escaping @Sendable ([UInt8]) -> Message?, to upstream: Upstream, timeoutNanoseconds: UInt64) async -> TryOutcome {
         await race(timeoutNanoseconds) { abandon in
             let loop = group.next()
             let promise = loop.makePromise(of: TryOutcome.self)
@@ -116,19 +123,19 @@ final class Abandon: Sendable {
 /// (junk, other IDs or questions, other sources) is ignored and the wait goes on.
 final class DatagramReplyHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
-    let matcher: ReplyMatcher
+    let matcher: @Sendable ([UInt8]) -> Message?
     let source: SocketAddress
     let promise: EventLoopPromise<TryOutcome>
     private var done = false
 
-    init(matcher: ReplyMatcher, source: SocketAddress, promise: EventLoopPromise<TryOutcome>) {
+    init(matcher: @escaping @Sendable ([UInt8]) -> Message?, source: SocketAddress, promise: EventLoopPromise<TryOutcome>) {
         self.matcher = matcher; self.source = source; self.promise = promise
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
         guard !done, envelope.remoteAddress == source,
-              let reply = matcher.accept(Array(envelope.data.readableBytesView)) else { return }
+              let reply = matcher(Array(envelope.data.readableBytesView)) else { return }
         finish(.reply(reply))
     }
 
@@ -152,12 +159,12 @@ final class DatagramReplyHandler: ChannelInboundHandler {
 /// the query.
 final class StreamReplyHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
-    let matcher: ReplyMatcher
+    let matcher: @Sendable ([UInt8]) -> Message?
     let promise: EventLoopPromise<TryOutcome>
     private var pending: ByteBuffer?
     private var done = false
 
-    init(matcher: ReplyMatcher, promise: EventLoopPromise<TryOutcome>) { self.matcher = matcher; self.promise = promise }
+    init(matcher: @escaping @Sendable ([UInt8]) -> Message?, promise: EventLoopPromise<TryOutcome>) { self.matcher = matcher; self.promise = promise }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
@@ -166,7 +173,7 @@ final class StreamReplyHandler: ChannelInboundHandler {
               pending!.readableBytes >= 2 + Int(length) {
             pending!.moveReaderIndex(forwardBy: 2)
             let frame = pending!.readBytes(length: Int(length)) ?? []
-            if let reply = matcher.accept(frame) { finish(.reply(reply)) }
+            if let reply = matcher(frame) { finish(.reply(reply)) }
         }
         pending!.discardReadBytes()
     }

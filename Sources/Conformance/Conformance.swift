@@ -1,1 +1,0 @@
-// Scenario model and runner (issue 4).

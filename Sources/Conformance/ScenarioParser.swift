@@ -1,0 +1,388 @@
+import DNSWire
+import Foundation
+import NameExpansion
+import Yams
+
+/// Reads scenario files (conformance/README.md). Every error names the file and the field.
+public enum ScenarioParser {
+    static let topKeys: Set<String> = ["name", "description", "tags", "config", "cluster", "upstreams", "steps"]
+
+    public static func parse(file path: String) throws(ScenarioError) -> Scenario {
+        guard let data = FileManager.default.contents(atPath: path) else { throw ScenarioError("\(path): cannot read") }
+        return try parse(String(decoding: data, as: UTF8.self), path: path)
+    }
+
+    public static func parse(_ text: String, path: String) throws(ScenarioError) -> Scenario {
+        let root: Any?
+        do { root = try Yams.load(yaml: text) } catch { throw ScenarioError("\(path): not valid YAML: \(error)") }
+        do {
+            let top = try Field(root, "").mapping(known: topKeys)
+            let fallback = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+            let name = try top["name"].stringOrNil() ?? fallback
+            let tags = Set(try top["tags"].listOrNil()?.map { try $0.string() } ?? [])
+            var configYAML = ""
+            if let config = top["config"].value {
+                guard config is [String: Any] else { throw top["config"].fail("must be a mapping of fedns settings") }
+                configYAML = try Yams.dump(object: config)
+            }
+            let cluster = try parseCluster(top["cluster"])
+            let upstreams = try top["upstreams"].listOrNil()?.enumerated().map { i, u in try parseUpstream(u, index: i) } ?? []
+            guard let stepList = try top["steps"].listOrNil(), !stepList.isEmpty else { throw top["steps"].fail("at least one step is required") }
+            let steps = try stepList.enumerated().map { i, s in try parseStep(s, index: i + 1) }
+            for s in steps {
+                if case .expectUpstream(let e) = s.action, let u = e.upstream, !upstreams.contains(where: { $0.name == u }) {
+                    throw ScenarioError("steps[\(s.index - 1)].expectUpstream.upstream: no upstream named '\(u)'")
+                }
+            }
+            let scenario = Scenario(name: name, path: path, tags: tags, configYAML: configYAML, cluster: cluster, upstreams: upstreams, steps: steps)
+            if scenario.isStatic && (!upstreams.isEmpty || scenario.hasClusterChanges || cluster == nil) {
+                throw ScenarioError("tags: a static scenario has no upstreams, no cluster changes and a synced cluster")
+            }
+            return scenario
+        } catch let error as ScenarioError {
+            throw ScenarioError("\(path): \(error.message)")
+        } catch {
+            throw ScenarioError("\(path): \(error)")
+        }
+    }
+
+    // MARK: cluster
+
+    static func parseCluster(_ f: Field) throws -> [ClusterObject]? {
+        guard let value = f.value else { return [] }
+        if let s = value as? String {
+            if s == "unsynced" { return nil }
+            // Multi-document YAML text, as `kubectl get -o yaml` or a state file holds it.
+            var out: [ClusterObject] = []
+            for (i, doc) in try Yams.load_all(yaml: s).enumerated() {
+                out.append(try clusterObject(Field(doc, "\(f.path)[\(i)]")))
+            }
+            return out
+        }
+        return try f.list().map(clusterObject)
+    }
+
+    static func clusterObject(_ f: Field) throws -> ClusterObject {
+        ClusterObject(key: try objectKey(f), yaml: try Yams.dump(object: f.value))
+    }
+
+    static func objectKey(_ f: Field) throws -> ObjectKey {
+        let m = try f.mapping(known: nil)
+        let meta = m["metadata"]
+        let metaMap = meta.value == nil ? nil : try meta.mapping(known: nil)
+        guard let name = try metaMap?["name"].stringOrNil() ?? m["name"].stringOrNil() else { throw f.fail("metadata.name is required") }
+        let namespace = try metaMap?["namespace"].stringOrNil() ?? m["namespace"].stringOrNil() ?? ""
+        return ObjectKey(kind: try m["kind"].string(), namespace: namespace, name: name)
+    }
+
+    // MARK: upstreams
+
+    static func parseUpstream(_ f: Field, index: Int) throws -> ScriptedUpstream {
+        let m = try f.mapping(known: ["name", "address", "steps", "entries"])
+        let address = try m["address"].string()
+        guard HostPortText.split(address) != nil else { throw m["address"].fail("'\(address)' is not IP:PORT") }
+        let entries = try m["entries"].listOrNil()?.map(parseEntry) ?? []
+        return ScriptedUpstream(name: try m["name"].stringOrNil() ?? address, address: address,
+                                steps: try m["steps"].rangeOrNil(), entries: entries)
+    }
+
+    static func parseEntry(_ f: Field) throws -> ScriptedEntry {
+        let m = try f.mapping(known: ["match", "steps", "delay", "before", "reply", "action", "raw"])
+        var match = ScriptedEntry.Match()
+        if m["match"].value != nil {
+            let mm = try m["match"].mapping(known: ["qname", "subdomain", "qtype", "opcode", "transport"])
+            match.qname = try mm["qname"].stringOrNil().map { try domain($0, mm["qname"]) }
+            match.subdomain = try mm["subdomain"].stringOrNil().map { try domain($0, mm["subdomain"]) }
+            match.qtype = try mm["qtype"].stringOrNil().map { try rrType($0, mm["qtype"]) }
+            match.opcode = try mm["opcode"].stringOrNil().map { try opcode($0, mm["opcode"]) }
+            match.transport = try mm["transport"].stringOrNil().map { try transport($0, mm["transport"]) }
+        }
+        let before: [ScriptedEntry.Extra] = try m["before"].listOrNil()?.map { e in
+            if let s = e.value as? String {
+                switch s {
+                case "junk": return .junk
+                case "wrongId": return .wrongID
+                case "wrongQuestion": return .wrongQuestion
+                default: throw e.fail("must be junk, wrongId, wrongQuestion or {raw: HEX}")
+                }
+            }
+            let em = try e.mapping(known: ["raw"])
+            return .raw(try hex(em["raw"]))
+        } ?? []
+        let action: ScriptedEntry.Action
+        if m["raw"].value != nil {
+            action = .raw(try hex(m["raw"]))
+        } else if let a = try m["action"].stringOrNil() {
+            switch a {
+            case "drop": action = .drop
+            case "close": action = .close
+            case "servfail": action = .reply(ReplySpec(rcode: .servFail, flags: ["rd", "ra"]))
+            case "refused": action = .reply(ReplySpec(rcode: .refused, flags: ["rd", "ra"]))
+            case "tc": action = .reply(ReplySpec(rcode: .noError, flags: ["aa", "tc", "rd", "ra"]))
+            case "reply": action = .reply(try parseReply(m["reply"]))
+            default: throw m["action"].fail("must be reply, drop, close, servfail, refused or tc")
+            }
+        } else {
+            action = .reply(try parseReply(m["reply"]))
+        }
+        return ScriptedEntry(match: match, steps: try m["steps"].rangeOrNil(), delay: try m["delay"].doubleOrNil() ?? 0,
+                             before: before, action: action)
+    }
+
+    static func parseReply(_ f: Field) throws -> ReplySpec {
+        guard f.value != nil else { return ReplySpec() }
+        let m = try f.mapping(known: ["rcode", "flags", "answer", "authority", "additional", "ede"])
+        var r = ReplySpec()
+        if let s = try m["rcode"].stringOrNil() { r.rcode = try rcode(s, m["rcode"]) }
+        if let l = try m["flags"].listOrNil() { r.flags = Set(try l.map { try flag($0) }) }
+        r.answer = try records(m["answer"]) ?? []
+        r.authority = try records(m["authority"]) ?? []
+        r.additional = try records(m["additional"]) ?? []
+        r.ede = try m["ede"].intOrNil().map { UInt16($0) }
+        return r
+    }
+
+    // MARK: steps
+
+    static func parseStep(_ f: Field, index: Int) throws -> Step {
+        let m = try f.mapping(known: ["query", "expect", "expectUpstream", "clusterChange", "timePasses", "comment"])
+        let kinds = ["query", "expectUpstream", "clusterChange", "timePasses"].filter { m[$0].value != nil }
+        guard kinds.count == 1 else { throw f.fail("a step has exactly one of query, expectUpstream, clusterChange, timePasses") }
+        switch kinds[0] {
+        case "query":
+            guard m["expect"].value != nil else { throw f.fail("a query step needs expect") }
+            return Step(action: .query(try parseQuery(m["query"]), try parseExpect(m["expect"])), index: index)
+        case "expectUpstream":
+            let e = try m["expectUpstream"].mapping(known: ["upstream", "name", "type", "transport", "count", "atLeast"])
+            var x = UpstreamExpectation()
+            x.upstream = try e["upstream"].stringOrNil()
+            x.name = try e["name"].stringOrNil().map { try domain($0, e["name"]) }
+            x.type = try e["type"].stringOrNil().map { try rrType($0, e["type"]) }
+            x.transport = try e["transport"].stringOrNil().map { try transport($0, e["transport"]) }
+            x.count = try e["count"].intOrNil()
+            x.atLeast = try e["atLeast"].intOrNil()
+            if x.count == nil && x.atLeast == nil { x.count = 1 }
+            return Step(action: .expectUpstream(x), index: index)
+        case "clusterChange":
+            let c = try m["clusterChange"].mapping(known: ["add", "modify", "delete"])
+            var change = ClusterChange()
+            change.add = try c["add"].listOrNil()?.map(clusterObject) ?? []
+            change.modify = try c["modify"].listOrNil()?.map(clusterObject) ?? []
+            change.delete = try c["delete"].listOrNil()?.map(objectKey) ?? []
+            return Step(action: .clusterChange(change), index: index)
+        default:
+            guard let s = try m["timePasses"].doubleOrNil(), s >= 0 else { throw m["timePasses"].fail("must be a number of seconds") }
+            return Step(action: .timePasses(seconds: s), index: index)
+        }
+    }
+
+    static func parseQuery(_ f: Field) throws -> QuerySpec {
+        var q = QuerySpec()
+        if let s = f.value as? String {
+            // Short form: `name TYPE`.
+            let parts = s.split(separator: " ")
+            guard parts.count == 2 else { throw f.fail("short form is 'NAME TYPE'") }
+            q.name = try domain(String(parts[0]), f)
+            q.type = try rrType(String(parts[1]), f)
+            return q
+        }
+        let m = try f.mapping(known: ["name", "type", "class", "opcode", "transport", "flags", "edns", "raw"])
+        if m["raw"].value != nil {
+            q.raw = try hex(m["raw"])
+            q.transport = try m["transport"].stringOrNil().map { try transport($0, m["transport"]) } ?? .udp
+            return q
+        }
+        q.name = try domain(try m["name"].string(), m["name"])
+        if let t = try m["type"].stringOrNil() { q.type = try rrType(t, m["type"]) }
+        if let c = try m["class"].stringOrNil() {
+            switch c.uppercased() {
+            case "IN": q.class = .in
+            case "CH": q.class = .chaos
+            case "HS": q.class = .hesiod
+            case "ANY": q.class = .any
+            default:
+                guard c.uppercased().hasPrefix("CLASS"), let n = UInt16(c.dropFirst(5)) else { throw m["class"].fail("unknown class '\(c)'") }
+                q.class = RRClass(n)
+            }
+        }
+        if let o = try m["opcode"].stringOrNil() { q.opcode = try opcode(o, m["opcode"]) }
+        if let t = try m["transport"].stringOrNil() { q.transport = try transport(t, m["transport"]) }
+        if let l = try m["flags"].listOrNil() { q.flags = Set(try l.map { try flag($0) }) }
+        if let e = m["edns"].value {
+            if let b = e as? Bool {
+                q.edns = b ? .on(EDNS(udpPayloadSize: 1232)) : .off
+            } else if let s = e as? String, s == "off" || s == "on" {
+                q.edns = s == "on" ? .on(EDNS(udpPayloadSize: 1232)) : .off
+            } else {
+                let em = try m["edns"].mapping(known: ["payload", "do", "version"])
+                q.edns = .on(EDNS(udpPayloadSize: UInt16(try em["payload"].intOrNil() ?? 1232),
+                                  version: UInt8(try em["version"].intOrNil() ?? 0), dnssecOK: try em["do"].boolOrNil() ?? false))
+            }
+        }
+        return q
+    }
+
+    static func parseExpect(_ f: Field) throws -> Expectation {
+        var x = Expectation()
+        if let s = f.value as? String, s == "noResponse" { x.noResponse = true; x.rcode = nil; return x }
+        let m = try f.mapping(known: ["noResponse", "rcode", "flags", "answer", "authority", "additional", "ttl", "ede",
+                                      "question", "edns", "do", "maxSize"])
+        if try m["noResponse"].boolOrNil() == true { x.noResponse = true; x.rcode = nil; return x }
+        if let r = try m["rcode"].stringOrNil() { x.rcode = r == "any" ? nil : try rcode(r, m["rcode"]) }
+        if let l = try m["flags"].listOrNil() { x.flags = Set(try l.map { try flag($0) }) }
+        x.answer = try records(m["answer"])
+        x.authority = try records(m["authority"])
+        x.additional = try records(m["additional"])
+        if let t = try m["ttl"].stringOrNil() {
+            guard t == "exact" || t == "ignore" else { throw m["ttl"].fail("must be exact or ignore") }
+            x.ttlExact = t == "exact"
+        }
+        if let e = m["ede"].value {
+            if let s = e as? String, s == "none" { x.ede = -1 } else { x.ede = try m["ede"].int() }
+        }
+        x.question = try m["question"].stringOrNil()
+        if let e = m["edns"].value {
+            guard let b = e as? Bool else { throw m["edns"].fail("must be true (OPT present) or false") }
+            x.ednsPresent = b
+        }
+        x.dnssecOK = try m["do"].boolOrNil()
+        x.maxSize = try m["maxSize"].intOrNil()
+        return x
+    }
+
+    // MARK: values
+
+    static let flagNames: Set<String> = ["qr", "aa", "tc", "rd", "ra", "ad", "cd"]
+
+    static func flag(_ f: Field) throws -> String {
+        let s = try f.string().lowercased()
+        guard flagNames.contains(s) else { throw f.fail("unknown flag '\(s)' (qr aa tc rd ra ad cd)") }
+        return s
+    }
+
+    static func records(_ f: Field) throws -> [ResourceRecord]? {
+        guard let v = f.value else { return nil }
+        let text: String
+        if let s = v as? String { text = s } else if let l = v as? [Any] {
+            text = try l.enumerated().map { i, e in
+                guard let s = e as? String else { throw ScenarioError("\(f.path)[\(i)]: must be a record in zone text") }
+                return s
+            }.joined(separator: "\n")
+        } else { throw f.fail("must be records in zone text (a block or a list)") }
+        do { return try ResourceRecord.parseAll(text) } catch { throw f.fail("zone text: \(error.message)") }
+    }
+
+    static func domain(_ s: String, _ f: Field) throws -> DomainName {
+        do { return try DomainName(s) } catch { throw f.fail("'\(s)': \(error)") }
+    }
+    static func rrType(_ s: String, _ f: Field) throws -> RRType {
+        guard let t = RRType(name: s) else { throw f.fail("unknown type '\(s)'") }
+        return t
+    }
+    static func rcode(_ s: String, _ f: Field) throws -> RCode {
+        if let r = RCode(name: s) { return r }
+        if let n = UInt16(s) { return RCode(n) }
+        throw f.fail("unknown rcode '\(s)'")
+    }
+    static func opcode(_ s: String, _ f: Field) throws -> Opcode {
+        for o in [Opcode.query, .iquery, .status, .notify, .update] where o.description == s.uppercased() { return o }
+        if let n = UInt8(s) { return Opcode(n) }
+        throw f.fail("unknown opcode '\(s)'")
+    }
+    static func transport(_ s: String, _ f: Field) throws -> QuerySpec.Transport {
+        guard let t = QuerySpec.Transport(rawValue: s) else { throw f.fail("must be udp or tcp") }
+        return t
+    }
+    static func hex(_ f: Field) throws -> [UInt8] {
+        let s = try f.string()
+        let digits = s.filter { !$0.isWhitespace }
+        guard digits.count % 2 == 0 else { throw f.fail("hex has an odd number of digits") }
+        var out: [UInt8] = []
+        var i = digits.startIndex
+        while i < digits.endIndex {
+            let j = digits.index(i, offsetBy: 2)
+            guard let b = UInt8(digits[i..<j], radix: 16) else { throw f.fail("'\(digits[i..<j])' is not hex") }
+            out.append(b)
+            i = j
+        }
+        return out
+    }
+}
+
+/// A YAML value with its path in the file, for errors that name the field.
+struct Field {
+    let value: Any?
+    let path: String
+    init(_ value: Any?, _ path: String) { self.value = value; self.path = path }
+
+    func fail(_ problem: String) -> ScenarioError { ScenarioError("\(path.isEmpty ? "<top>" : path): \(problem)") }
+
+    struct Mapping {
+        let map: [String: Any]
+        let path: String
+        subscript(key: String) -> Field { Field(map[key], path.isEmpty ? key : "\(path).\(key)") }
+    }
+
+    func mapping(known: Set<String>?) throws -> Mapping {
+        guard let m = value as? [String: Any] else { throw fail("must be a mapping") }
+        if let known {
+            for k in m.keys.sorted() where !known.contains(k) {
+                throw ScenarioError("\(path.isEmpty ? k : "\(path).\(k)"): unknown key (known: \(known.sorted().joined(separator: ", ")))")
+            }
+        }
+        return Mapping(map: m, path: path)
+    }
+    func list() throws -> [Field] {
+        guard let l = value as? [Any] else { throw fail("must be a list") }
+        return l.enumerated().map { Field($1, "\(path)[\($0)]") }
+    }
+    func listOrNil() throws -> [Field]? { value == nil ? nil : try list() }
+    func string() throws -> String {
+        if let s = value as? String { return s }
+        if let i = value as? Int { return String(i) }
+        throw fail(value == nil ? "is required" : "must be a string")
+    }
+    func stringOrNil() throws -> String? { value == nil ? nil : try string() }
+    func int() throws -> Int {
+        guard let i = value as? Int else { throw fail("must be an integer") }
+        return i
+    }
+    func intOrNil() throws -> Int? { value == nil ? nil : try int() }
+    func doubleOrNil() throws -> Double? {
+        guard let v = value else { return nil }
+        if let i = v as? Int { return Double(i) }
+        if let d = v as? Double { return d }
+        throw fail("must be a number")
+    }
+    func boolOrNil() throws -> Bool? {
+        guard let v = value else { return nil }
+        guard let b = v as? Bool else { throw fail("must be true or false") }
+        return b
+    }
+    /// `N` or `[FROM, TO]` (inclusive, 1-based step numbers).
+    func rangeOrNil() throws -> ClosedRange<Int>? {
+        guard let v = value else { return nil }
+        if let i = v as? Int { return i...i }
+        guard let l = v as? [Any], l.count == 2, let a = l[0] as? Int, let b = l[1] as? Int, a <= b else {
+            throw fail("must be a step number or [FROM, TO]")
+        }
+        return a...b
+    }
+}
+
+/// `HOST:PORT` / `[V6]:PORT` text.
+enum HostPortText {
+    static func split(_ text: String) -> (host: String, port: UInt16)? {
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+            let host = String(text[text.index(after: text.startIndex)..<close])
+            let rest = text[text.index(after: close)...]
+            guard rest.hasPrefix(":"), let p = UInt16(rest.dropFirst()) else { return (host, 53) }
+            return IPAddress.canonical(host) == nil ? nil : (host, p)
+        }
+        let parts = text.split(separator: ":")
+        if parts.count == 2, let p = UInt16(parts[1]) {
+            return IPAddress.canonical(String(parts[0])) == nil ? nil : (String(parts[0]), p)
+        }
+        return IPAddress.canonical(text) == nil ? nil : (text, 53)
+    }
+}
