@@ -35,7 +35,7 @@ def summary(out: str) -> tuple[int, int, int]:
 
 def test_representative_subset_against_the_fedns_binary(tmp_path):
     junit = tmp_path / "results.xml"
-    r = kit("conformance/cluster", "conformance/federation", "conformance/forward", "conformance/gate",
+    r = kit("conformance/cluster", "conformance/federation", "conformance/forward", "conformance/gate", "conformance/search-path",
             "--fedns-binary", fedns_binary(), "--junit", str(junit))
     assert r.returncode == 0, r.stdout + r.stderr
     passed, failed, skipped = summary(r.stdout)
