@@ -16,7 +16,13 @@ public struct FednsApp {
     /// Called once the listeners are bound (tests use it to learn port-0 addresses).
     public var onBound: @Sendable (FednsServer.Bound) -> Void = { _ in }
 
-    public init(config: FednsConfig) { self.config = config }
+    /// Set with `--kube-dns-config-dir`: the ConfigMap keys are re-read when they change.
+    public let reload: ConfigReload?
+
+    public init(config: FednsConfig, reload: ConfigReload? = nil) {
+        self.config = config
+        self.reload = reload
+    }
 
     public func run() async throws {
         let level = Logger.Level(rawValue: config.logLevel) ?? .info
@@ -31,7 +37,12 @@ public struct FednsApp {
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: Self.usableCores)
         let stack = try ResolverStack.build(config: config, group: group, logger: logger)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = stack.services.map {
+        var background = stack.services
+        if let reload {
+            background.append(KubeDNSConfigWatcher(reload: reload, engine: stack.engine, snapshots: stack.snapshots, group: group,
+                                                   logger: logger))
+        }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = background.map {
             .init(service: $0, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup)
         }
         let server = FednsServer(config: config, engine: stack.engine, snapshots: stack.snapshots, registry: registry,

@@ -37,6 +37,18 @@ public struct ResolverStack {
             services.append(FileSourceService(source: source))
         }
 
+        let (chain, forward) = try makeChain(config: config, snapshots: snapshots, group: group, logger: logger, time: time,
+                                             transport: transport)
+        services.append(HealthProbes(forward: forward))
+        let engine = QueryEngine(chain: chain, snapshots: snapshots, identity: config.identity, metrics: ServerMetrics(),
+                                 logger: logger)
+        return ResolverStack(engine: engine, snapshots: snapshots, chain: chain, services: services)
+    }
+
+    /// The handlers for `config` in their fixed order, reading `snapshots`; also the forwarder, whose
+    /// health probes must run beside it. Called again when the kube-dns ConfigMap changes.
+    static func makeChain(config: FednsConfig, snapshots: SnapshotStore, group: any EventLoopGroup, logger: Logger,
+                          time: any TimeSource, transport: (any UpstreamTransport)?) throws -> (Chain, ForwardHandler) {
         let upstream = LateUpstreamPath()
         let snapshot: @Sendable () -> ClusterSnapshot? = { snapshots.current }
         let parts = try handlerConfigs(config, logger: logger)
@@ -48,7 +60,6 @@ public struct ResolverStack {
         let forward = try transport.map { t in
             try ForwardHandler(config: parts.forward, transport: t, time: time, logger: Logger(label: "fedns.forward"))
         } ?? ForwardHandler(config: parts.forward, group: group, time: time, logger: Logger(label: "fedns.forward"))
-        services.append(HealthProbes(forward: forward))
         var searchConfig = parts.searchPath
         if searchConfig.namespace == nil { searchConfig.podNamespace = SearchPathConfig.podIndex(snapshot) }
         let searchPath = try SearchPathHandler(config: searchConfig)
@@ -59,9 +70,7 @@ public struct ResolverStack {
         handlers += [clusterZone, localZones, cache, forward]
         let chain = Chain(handlers: handlers)
         upstream.set(chain.suffix(from: localZones.name))
-        let engine = QueryEngine(chain: chain, snapshots: snapshots, identity: config.identity, metrics: ServerMetrics(),
-                                 logger: logger)
-        return ResolverStack(engine: engine, snapshots: snapshots, chain: chain, services: services)
+        return (chain, forward)
     }
 
     struct HandlerConfigs {

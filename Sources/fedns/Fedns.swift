@@ -72,11 +72,15 @@ struct Serve: AsyncParsableCommand {
         if demo {
             try await DemoRunner.run(flags: flags)
         } else {
+            let environment = ProcessInfo.processInfo.environment
             let resolved: FednsConfig
-            do { resolved = try ConfigResolver.resolve(flags, environment: ProcessInfo.processInfo.environment) } catch {
+            do { resolved = try ConfigResolver.resolve(flags, environment: environment) } catch {
                 throw ValidationError("configuration: \(error)")
             }
-            try await FednsApp(config: resolved).run()
+            let reload = kubeDnsConfigDir.map { [flags] dir in
+                ConfigReload(directory: dir) { try ConfigResolver.resolve(flags, environment: environment) }
+            }
+            try await FednsApp(config: resolved, reload: reload).run()
         }
     }
 }

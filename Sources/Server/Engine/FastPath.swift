@@ -8,28 +8,35 @@ struct PrerenderKey: Hashable {
     var type: UInt16
 }
 
+/// What a pre-rendered answer depends on besides the question: the cluster snapshot it was derived
+/// from and the configuration (federations…) of the chain that derived it.
+public struct AnswerEpoch: Equatable, Sendable {
+    public var snapshot: UInt64
+    public var config: UInt64
+}
+
 /// Pre-rendered answers for one listener (one event loop, so no lock), valid for one snapshot
 /// generation (DESIGN §5 hot path). Rendered lazily on first use by the slow path.
 final class PrerenderTable {
-    private var generation: UInt64 = 0
+    private var epoch = AnswerEpoch(snapshot: 0, config: 0)
     private var answers: [PrerenderKey: PrerenderedAnswer] = [:]
     /// Bounds memory when clients ask for many distinct names in one generation.
     let capacity: Int
 
     init(capacity: Int = 50_000) { self.capacity = capacity }
 
-    /// The answer for `key` when it belongs to `current`; a new generation empties the table.
-    func lookup(_ key: PrerenderKey, current: UInt64) -> PrerenderedAnswer? {
-        if current != generation {
+    /// The answer for `key` when it belongs to `current`; a new snapshot or configuration empties the table.
+    func lookup(_ key: PrerenderKey, current: AnswerEpoch) -> PrerenderedAnswer? {
+        if current != epoch {
             answers.removeAll(keepingCapacity: true)
-            generation = current
+            epoch = current
             return nil
         }
         return answers[key]
     }
 
-    func store(_ answer: PrerenderedAnswer, for key: PrerenderKey, generation answerGeneration: UInt64) {
-        guard answerGeneration == generation else { return }
+    func store(_ answer: PrerenderedAnswer, for key: PrerenderKey, epoch answerEpoch: AnswerEpoch) {
+        guard answerEpoch == epoch else { return }
         if answers.count >= capacity { answers.removeAll(keepingCapacity: true) }
         answers[key] = answer
     }

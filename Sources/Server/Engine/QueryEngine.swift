@@ -3,11 +3,13 @@ import DNSWire
 import Logging
 import NameExpansion
 import Resolver
+import Synchronization
 
 /// Turns one query packet into one answer packet. Shared by every listener; the synchronous
 /// pre-rendered path lives in `PrerenderTable`, this is the path that may wait.
 public final class QueryEngine: Sendable {
-    let chain: Chain
+    /// The chain and its configuration epoch; replaced whole when the kube-dns ConfigMap changes.
+    private let installed: Mutex<(chain: Chain, epoch: UInt64)>
     let snapshots: SnapshotStore
     let identity: String?
     let metrics: ServerMetrics
@@ -15,11 +17,22 @@ public final class QueryEngine: Sendable {
     let loopDetector = LoopDetector()
 
     public init(chain: Chain, snapshots: SnapshotStore, identity: String?, metrics: ServerMetrics, logger: Logger) {
-        self.chain = chain
+        self.installed = Mutex((chain, 0))
         self.snapshots = snapshots
         self.identity = identity
         self.metrics = metrics
         self.logger = logger
+    }
+
+    /// The chain queries run through now.
+    public var chain: Chain { installed.withLock { $0.chain } }
+
+    /// Increases with every installed chain: pre-rendered answers of an older configuration are dropped.
+    var configEpoch: UInt64 { installed.withLock { $0.epoch } }
+
+    /// Replaces the chain (a new configuration); queries already running finish on the old one.
+    func install(_ chain: Chain) {
+        installed.withLock { $0 = (chain, $0.epoch + 1) }
     }
 
     /// The outcome of the slow path: bytes to send, and a pre-rendered form when the answer may be
@@ -27,7 +40,7 @@ public final class QueryEngine: Sendable {
     public struct Outcome: Sendable {
         public var bytes: [UInt8]
         public var rcode: RCode
-        public var prerendered: (generation: UInt64, answer: PrerenderedAnswer)?
+        public var prerendered: (epoch: AnswerEpoch, answer: PrerenderedAnswer)?
     }
 
     /// Resolves a packet that passed the gate. Never throws: a failure inside becomes SERVFAIL.
@@ -35,6 +48,7 @@ public final class QueryEngine: Sendable {
         // The gate has walked every byte; the query is built from its view, not parsed again.
         let query = packet.withUnsafeBytes { Message(gatedQuery: $0, view: view) }
         let request = Request(message: query, transport: transport, clientAddress: client)
+        let (chain, configEpoch) = installed.withLock { ($0.chain, $0.epoch) }
         let response: Response
         if loopDetector.isOwnProbe(request.name) {
             // Our start-up probe came back through an upstream: answer at once so it stops circling.
@@ -50,9 +64,9 @@ public final class QueryEngine: Sendable {
         message.header.id = query.header.id
         message.questions = query.questions
         let bytes = WireCodec.encode(message, maxSize: sizeLimit)
-        var pre: (UInt64, PrerenderedAnswer)?
+        var pre: (AnswerEpoch, PrerenderedAnswer)?
         if let generation = response.snapshotGeneration {
-            pre = (generation, PrerenderedAnswer(rendering: response.message))
+            pre = (AnswerEpoch(snapshot: generation, config: configEpoch), PrerenderedAnswer(rendering: response.message))
         }
         return Outcome(bytes: bytes, rcode: message.header.rcode, prerendered: pre)
     }

@@ -45,7 +45,8 @@ final class UDPQueryHandler: ChannelInboundHandler {
     /// The hot path: a pre-rendered answer patched with the query's ID, question and flags.
     private func answerFromTable(buffer: ByteBuffer, view: QueryView, to remote: SocketAddress, context: ChannelHandlerContext) -> Bool {
         guard let generation = snapshots.current?.generation,
-              let answer = table.lookup(PrerenderKey(name: view.lowercasedWireName, type: view.qtype.rawValue), current: generation)
+              let answer = table.lookup(PrerenderKey(name: view.lowercasedWireName, type: view.qtype.rawValue),
+                                        current: AnswerEpoch(snapshot: generation, config: engine.configEpoch))
         else { return false }
         var out = context.channel.allocator.buffer(capacity: view.udpLimit)
         let written = buffer.withUnsafeReadableBytes { query in
@@ -73,8 +74,8 @@ final class UDPQueryHandler: ChannelInboundHandler {
             let outcome = await engine.resolve(packet: packet, view: view, transport: .udp, client: client, sizeLimit: view.udpLimit)
             loop.runOnLoop {
                 let (handler, context) = bound.value
-                if let (generation, answer) = outcome.prerendered {
-                    handler.table.store(answer, for: PrerenderKey(name: view.lowercasedWireName, type: view.qtype.rawValue), generation: generation)
+                if let (epoch, answer) = outcome.prerendered {
+                    handler.table.store(answer, for: PrerenderKey(name: view.lowercasedWireName, type: view.qtype.rawValue), epoch: epoch)
                 }
                 engine.metrics.countResponse(tcp: false, rcode: outcome.rcode)
                 handler.send(outcome.bytes, to: remote, context: context)
