@@ -67,7 +67,9 @@ let package = Package(
             "ClusterState", "NameExpansion", .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "ResolverTests", dependencies: ["Resolver", "DNSWire", "ClusterState", "NameExpansion"]),
-        .testTarget(name: "ResolveTests", dependencies: ["fedns", "DNSWire", "NameExpansion"]),
+        .testTarget(name: "ResolveTests", dependencies: [
+            "fedns", "DNSWire", "NameExpansion", .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Resolver", "DNSWire", "ClusterState"]),
         .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "DNSWire"]),
     ]

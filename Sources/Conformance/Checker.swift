@@ -57,17 +57,7 @@ enum Checker {
         return out
     }
 
-    static func flags(_ h: Header) -> Set<String> {
-        var s = Set<String>()
-        if h.isResponse { s.insert("qr") }
-        if h.authoritative { s.insert("aa") }
-        if h.truncated { s.insert("tc") }
-        if h.recursionDesired { s.insert("rd") }
-        if h.recursionAvailable { s.insert("ra") }
-        if h.authenticData { s.insert("ad") }
-        if h.checkingDisabled { s.insert("cd") }
-        return s
-    }
+    static func flags(_ h: Header) -> Set<String> { Set(h.flagNames) }
 
     /// A set comparison as a diff (`-` expected but missing, `+` received but not expected), then
     /// the CNAME order.

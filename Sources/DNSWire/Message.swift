@@ -19,6 +19,12 @@ public struct Header: Hashable, Sendable {
     /// The full 12-bit code; the upper 8 bits travel in the OPT record.
     public var rcode: RCode = .noError
     public init() {}
+
+    /// The set flags as `dig` names them, in header order (`qr aa tc rd ra ad cd`).
+    public var flagNames: [String] {
+        [(isResponse, "qr"), (authoritative, "aa"), (truncated, "tc"), (recursionDesired, "rd"),
+         (recursionAvailable, "ra"), (authenticData, "ad"), (checkingDisabled, "cd")].filter(\.0).map(\.1)
+    }
 }
 
 /// One question.

@@ -83,14 +83,7 @@ extension Message: CustomStringConvertible {
     /// The message as `dig` prints it, records in zone-file text: readable test-failure output.
     public var description: String {
         let h = header
-        var flags: [String] = []
-        if h.isResponse { flags.append("qr") }
-        if h.authoritative { flags.append("aa") }
-        if h.truncated { flags.append("tc") }
-        if h.recursionDesired { flags.append("rd") }
-        if h.recursionAvailable { flags.append("ra") }
-        if h.authenticData { flags.append("ad") }
-        if h.checkingDisabled { flags.append("cd") }
+        let flags = h.flagNames
         var lines = [
             ";; ->>HEADER<<- opcode: \(h.opcode), status: \(h.rcode), id: \(h.id)",
             ";; flags: \(flags.joined(separator: " ")); QUERY: \(questions.count), ANSWER: \(answer.count), "

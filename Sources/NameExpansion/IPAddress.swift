@@ -153,3 +153,52 @@ public enum ReverseName {
         return nil
     }
 }
+
+/// An IP address and a port, as `HOST`, `HOST:PORT`, `[V6]`, `[V6]:PORT` or a bare IPv6 address.
+public struct AddressAndPort: Hashable, Sendable, CustomStringConvertible {
+    /// Canonical address text (`10.0.0.10`, `fd00::10`).
+    public let host: String
+    public let port: UInt16
+
+    public init?(host: String, port: UInt16) {
+        guard let canonical = IPAddress.canonical(host) else { return nil }
+        self.host = canonical
+        self.port = port
+    }
+
+    /// Why `text` is not an address with an optional port, or the parsed value.
+    public static func parse(_ text: String, defaultPort: UInt16 = 53) -> Result<AddressAndPort, AddressAndPortError> {
+        var host = Substring(text)
+        var port = defaultPort
+        if host.hasPrefix("[") {
+            guard let close = host.firstIndex(of: "]") else { return .failure(.init(text: text, reason: "missing ']'")) }
+            let rest = host[host.index(after: close)...]
+            host = host[host.index(after: host.startIndex)..<close]
+            if !rest.isEmpty {
+                guard rest.hasPrefix(":"), let p = UInt16(rest.dropFirst()) else { return .failure(.init(text: text, reason: "bad port")) }
+                port = p
+            }
+        } else if host.filter({ $0 == ":" }).count == 1, let colon = host.firstIndex(of: ":") {
+            // Exactly one colon: IPv4 with a port; IPv6 has at least two.
+            guard let p = UInt16(host[host.index(after: colon)...]) else { return .failure(.init(text: text, reason: "bad port")) }
+            port = p
+            host = host[..<colon]
+        }
+        guard let value = AddressAndPort(host: String(host), port: port) else {
+            return .failure(.init(text: text, reason: "not an IP address"))
+        }
+        return .success(value)
+    }
+
+    public var isIPv6: Bool { host.contains(":") }
+
+    /// `10.0.0.10:53`, `[fd00::10]:53`.
+    public var description: String { isIPv6 ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// Why text is not an address with an optional port.
+public struct AddressAndPortError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var text: String
+    public var reason: String
+    public var description: String { "'\(text)': \(reason)" }
+}

@@ -75,10 +75,12 @@ struct Resolve: AsyncParsableCommand {
         guard !names.isEmpty else { throw ValidationError("'\(name)' is not a domain name") }
         let trace: StubTrace
         if let server {
-            guard let client = DNSClient(server: server, timeoutMilliseconds: Int(timeout * 1000)) else {
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            guard let client = DNSClient(server: server, timeoutMilliseconds: Int(timeout * 1000), group: group) else {
                 throw ValidationError("--server: '\(server)' is not an IP address with an optional :port")
             }
-            trace = await StubWalk.run(candidates: names, family: fam, flavor: stub) { client.ask($0, $1) }
+            trace = await StubWalk.run(candidates: names, family: fam, flavor: stub) { await client.ask($0, $1) }
+            try? await group.shutdownGracefully()
         } else {
             trace = try await inProcess(names, family: fam, flavor: stub)
         }

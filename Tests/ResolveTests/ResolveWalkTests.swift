@@ -2,6 +2,7 @@ import DNSWire
 import Foundation
 import Glibc
 import NameExpansion
+import NIOPosix
 import Synchronization
 import Testing
 @testable import fedns
@@ -227,13 +228,15 @@ final class FakeServer: Sendable {
 
 @Suite("fedns resolve --server: UDP, TCP after TC, reply matching")
 struct ResolveServerTests {
+    static let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+
     @Test("The walk against a real socket: junk ignored, TC retried over TCP")
     func overSockets() async throws {
         let server = try FakeServer(try FakeData(world, truncate: ["nginx.mynamespace.myfederation.svc.cluster.local"]))
         defer { server.stop() }
-        let client = try #require(DNSClient(server: "127.0.0.1:\(server.port)", timeoutMilliseconds: 2000))
+        let client = try #require(DNSClient(server: "127.0.0.1:\(server.port)", timeoutMilliseconds: 2000, group: Self.group))
         let names = candidates(for: "nginx.mynamespace.myfederation", conf: pod, flavor: .glibc)
-        let trace = await StubWalk.run(candidates: names, family: .inet, flavor: .glibc) { client.ask($0, $1) }
+        let trace = await StubWalk.run(candidates: names, family: .inet, flavor: .glibc) { await client.ask($0, $1) }
         #expect(trace.queries.map(\.rcode) == ["NXDOMAIN", "NOERROR"])
         #expect(trace.queries.map(\.transport) == ["udp", "tcp"])
         #expect(trace.addresses == ["10.0.0.20"])
@@ -245,12 +248,12 @@ struct ResolveServerTests {
         ("127.0.0.1:5353", "127.0.0.1", UInt16(5353)), ("127.0.0.2", "127.0.0.2", 53), ("[::1]:5300", "::1", 5300), ("::1", "::1", 53),
     ])
     func serverAddress(_ text: String, _ host: String, _ port: UInt16) throws {
-        let client = try #require(DNSClient(server: text))
+        let client = try #require(DNSClient(server: text, group: Self.group))
         #expect(client.host == host && client.port == port)
     }
 
     @Test("Bad server addresses are refused", arguments: ["localhost:53", "127.0.0.1:99999", "[::1]x"])
     func badServerAddress(_ text: String) {
-        #expect(DNSClient(server: text) == nil)
+        #expect(DNSClient(server: text, group: Self.group) == nil)
     }
 }

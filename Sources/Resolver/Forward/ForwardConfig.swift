@@ -19,27 +19,13 @@ public struct Upstream: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses `HOST`, `HOST:PORT`, `V6`, `[V6]` and `[V6]:PORT`; `field` names the setting in errors.
     public init(parsing text: String, field: String = "upstreams") throws(ForwardConfigError) {
-        let text = text.trimmingASCIIWhitespace
-        var host = text
-        var port: UInt16 = 53
-        func bad(_ why: String) -> ForwardConfigError { ForwardConfigError(field: field, reason: "'\(text)': \(why)") }
-        if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]") else { throw bad("missing ']'") }
-            host = String(text[text.index(after: text.startIndex)..<close])
-            let rest = text[text.index(after: close)...]
-            if !rest.isEmpty {
-                guard rest.hasPrefix(":"), let p = UInt16(rest.dropFirst()), p != 0 else { throw bad("bad port") }
-                port = p
-            }
-        } else if text.filter({ $0 == ":" }).count == 1, let colon = text.firstIndex(of: ":") {
-            // Exactly one colon: IPv4 (or a name) with a port; IPv6 has at least two.
-            host = String(text[..<colon])
-            guard let p = UInt16(text[text.index(after: colon)...]), p != 0 else { throw bad("bad port") }
-            port = p
+        switch AddressAndPort.parse(text.trimmingASCIIWhitespace) {
+        case .failure(let error): throw ForwardConfigError(field: field, reason: error.description)
+        case .success(let parsed):
+            guard parsed.port != 0 else { throw ForwardConfigError(field: field, reason: "'\(text)': bad port") }
+            self.host = parsed.host
+            self.port = parsed.port
         }
-        guard let canonical = IPAddress.canonical(host) else { throw bad("not an IP address") }
-        self.host = canonical
-        self.port = port
     }
 
     public var isIPv6: Bool { host.contains(":") }

@@ -117,17 +117,9 @@ public final class ForwardHandler: Handler {
 
     /// One try: UDP, then TCP on the same upstream when the UDP reply is truncated.
     private func tryUpstream(_ upstream: Upstream, _ key: ForwardKey, timeout: UInt64) async -> TryOutcome {
-        let started = time.nowNanoseconds()
-        let (bytes, matcher) = Self.query(key.question, dnssecOK: key.dnssecOK, checkingDisabled: key.checkingDisabled)
         metrics.request(upstream)
-        var outcome = await transport.exchange(bytes, with: upstream, tcp: false, timeoutNanoseconds: timeout, accept: { matcher.accept($0) })
-        if case .reply(let m) = outcome, m.header.truncated {
-            let left = timeout - min(timeout, time.nowNanoseconds() - started)
-            let (tcpBytes, tcpMatcher) = Self.query(key.question, dnssecOK: key.dnssecOK, checkingDisabled: key.checkingDisabled)
-            outcome = left > 0
-                ? await transport.exchange(tcpBytes, with: upstream, tcp: true, timeoutNanoseconds: left, accept: { tcpMatcher.accept($0) })
-                : .timeout
-        }
+        let (outcome, _) = await StubExchange(transport: transport, time: time)
+            .ask(key.question, dnssecOK: key.dnssecOK, checkingDisabled: key.checkingDisabled, server: upstream, timeoutNanoseconds: timeout)
         if case .reply(let m) = outcome { metrics.response(upstream, m.header.rcode) }
         return outcome
     }

@@ -13,26 +13,11 @@ public struct HostPort: Hashable, Sendable, CustomStringConvertible {
     public var port: Int
     public init(host: String, port: Int) { self.host = host; self.port = port }
 
-    /// Parses `HOST`, `HOST:PORT`, `[V6]`, `[V6]:PORT` or a bare IPv6 address.
+    /// Parses `HOST`, `HOST:PORT`, `[V6]`, `[V6]:PORT` or a bare IPv6 address; the host must be an IP address.
     public init?(parsing text: String, defaultPort: Int) {
-        var host = Substring(text)
-        var port = defaultPort
-        if host.hasPrefix("[") {
-            guard let close = host.firstIndex(of: "]") else { return nil }
-            let rest = host[host.index(after: close)...]
-            host = host[host.index(after: host.startIndex)..<close]
-            if !rest.isEmpty {
-                guard rest.hasPrefix(":"), let p = Int(rest.dropFirst()) else { return nil }
-                port = p
-            }
-        } else if host.filter({ $0 == ":" }).count == 1, let colon = host.firstIndex(of: ":") {
-            guard let p = Int(host[host.index(after: colon)...]) else { return nil }
-            port = p
-            host = host[..<colon]
-        }
-        guard !host.isEmpty, (0...65535).contains(port) else { return nil }
-        self.host = String(host)
-        self.port = port
+        guard case .success(let parsed) = AddressAndPort.parse(text, defaultPort: UInt16(defaultPort)) else { return nil }
+        self.host = parsed.host
+        self.port = Int(parsed.port)
     }
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }

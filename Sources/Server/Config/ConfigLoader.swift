@@ -175,7 +175,7 @@ public enum ConfigLoader {
             }
             out[name] = try servers.enumerated().map { i, s throws(ConfigError) in
                 guard let text = s as? String ?? (s as? Int).map(String.init),
-                      let hp = HostPort(parsing: text, defaultPort: 53), IPAddress.canonical(hp.host) != nil else {
+                      let hp = HostPort(parsing: text, defaultPort: 53) else {
                     throw ConfigError(field: "\(field).\(suffix)[\(i)]", problem: "'\(s)' is not an IP[:port]")
                 }
                 return hp
@@ -252,7 +252,7 @@ public enum ConfigLoader {
             return Reader(map: m, path: path + key + ".")
         }
         func hostPort(_ text: String, field: String, defaultPort: Int) throws(ConfigError) -> HostPort {
-            guard let hp = HostPort(parsing: text, defaultPort: defaultPort), IPAddress.canonical(hp.host) != nil else {
+            guard let hp = HostPort(parsing: text, defaultPort: defaultPort) else {
                 throw ConfigError(field: path + field, problem: "'\(text)' is not an IP address with an optional :port")
             }
             return hp

@@ -34,7 +34,7 @@ public enum ConfigResolver {
         if flags.kubeconfig != nil || flags.inCluster { c.sourceType = "kubernetes" }
         if !flags.listen.isEmpty {
             c.listen = try flags.listen.map { s throws(ConfigError) in
-                guard let hp = HostPort(parsing: s, defaultPort: 53), IPAddress.canonical(hp.host) != nil else {
+                guard let hp = HostPort(parsing: s, defaultPort: 53) else {
                     throw ConfigError(field: "--listen", problem: "'\(s)' is not an IP address with an optional :port")
                 }
                 return hp
@@ -42,7 +42,7 @@ public enum ConfigResolver {
         }
         if !flags.upstreams.isEmpty {
             c.upstreams = try flags.upstreams.map { s throws(ConfigError) in
-                guard let hp = HostPort(parsing: s, defaultPort: 53), IPAddress.canonical(hp.host) != nil else {
+                guard let hp = HostPort(parsing: s, defaultPort: 53) else {
                     throw ConfigError(field: "--upstream", problem: "'\(s)' is not an IP address with an optional :port")
                 }
                 return hp
@@ -102,7 +102,7 @@ public enum KubeDNSConfigMap {
                 throw ConfigError(field: "kube-dns upstreamNameservers", problem: "must be a JSON list of servers")
             }
             c.upstreams = try list.enumerated().map { i, s throws(ConfigError) in
-                guard let text = s as? String, let hp = HostPort(parsing: text, defaultPort: 53), IPAddress.canonical(hp.host) != nil else {
+                guard let text = s as? String, let hp = HostPort(parsing: text, defaultPort: 53) else {
                     throw ConfigError(field: "kube-dns upstreamNameservers[\(i)]", problem: "'\(s)' is not an IP[:port]")
                 }
                 return hp
