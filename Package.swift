@@ -61,6 +61,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // libFuzzer target for the gate and the codec (see its header for the build flags).
+        .executableTarget(name: "FuzzWire", dependencies: ["DNSWire"]),
         .testTarget(name: "NameExpansionTests", dependencies: ["NameExpansion"]),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"]),
         .testTarget(name: "ClusterStateTests", dependencies: [

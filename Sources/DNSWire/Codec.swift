@@ -14,6 +14,7 @@ public enum WireCodec {
     /// join the header's into the 12-bit `RCode`.
     public static func decode(_ bytes: [UInt8]) throws(WireError) -> Message {
         guard bytes.count >= 12 else { throw WireError("message shorter than its 12-byte header") }
+        if let error = bytes.withUnsafeBytes({ tsigPlacementError($0) }) { throw error }
         var raw: UnsafeMutablePointer<ldns_pkt>?
         let status = bytes.withUnsafeBufferPointer { ldns_wire2pkt(&raw, $0.baseAddress, $0.count) }
         try ldnsCheck(status, "malformed message")
@@ -75,6 +76,26 @@ public enum WireCodec {
 
     /// ldns reads rdata by type and silently stops early when RDLENGTH claims more; a record whose
     /// typed fields do not span its RDLENGTH is malformed (and would shift every later record).
+    /// RFC 8945 §5.1: at most one TSIG, and only as the last record. ldns 1.8.3 keeps only the last
+    /// TSIG it reads and leaks the others (found by fuzzing), so such messages never reach it.
+    static func tsigPlacementError(_ wire: UnsafeRawBufferPointer) -> WireError? {
+        let walk = WireWalk(wire)
+        var position = 12
+        for _ in 0..<Int(walk.u16(4)) {
+            guard let q = walk.name(at: position), q.end + 4 <= wire.count else { return nil }  // ldns reports it
+            position = q.end + 4
+        }
+        let total = Int(walk.u16(6)) + Int(walk.u16(8)) + Int(walk.u16(10))
+        for n in 0..<total {
+            guard let record = walk.record(at: position) else { return nil }
+            if record.type == RRType.tsig.rawValue && n != total - 1 {
+                return WireError("a TSIG record that is not the last record")
+            }
+            position = record.end
+        }
+        return nil
+    }
+
     static func rdataLengthError(_ packet: LDNSPacket, wire: UnsafeRawBufferPointer) -> WireError? {
         let walk = WireWalk(wire)
         var position = 12

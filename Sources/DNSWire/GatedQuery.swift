@@ -22,7 +22,7 @@ extension Message {
         var i = 12
         while packet[i] != 0 {
             let length = Int(packet[i])
-            labels.append(String(decoding: UnsafeRawBufferPointer(rebasing: packet[(i + 1)..<(i + 1 + length)]), as: UTF8.self))
+            labels.append(DomainName.label(wireBytes: UnsafeRawBufferPointer(rebasing: packet[(i + 1)..<(i + 1 + length)])))
             i += 1 + length
         }
         questions = [Question(name: DomainName(labels: labels), type: view.qtype, class: view.qclass)]

@@ -44,7 +44,7 @@ extension DomainName {
         while i < bytes.count {
             let length = Int(bytes[i])
             if length == 0 || i + 1 + length > bytes.count { break }
-            labels.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[(i + 1)..<(i + 1 + length)]), as: UTF8.self))
+            labels.append(DomainName.label(wireBytes: UnsafeBufferPointer(rebasing: bytes[(i + 1)..<(i + 1 + length)])))
             i += 1 + length
         }
         self.init(labels: labels)

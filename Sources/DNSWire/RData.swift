@@ -8,8 +8,9 @@ public enum RData {
         var out: [UInt8] = []
         out.reserveCapacity(name.wireLength)
         for label in name.labels {
-            out.append(UInt8(label.utf8.count))
-            out.append(contentsOf: label.utf8)
+            let bytes = DomainName.wireBytes(of: label)
+            out.append(UInt8(bytes.count))
+            out.append(contentsOf: bytes)
         }
         out.append(0)
         return out
@@ -23,7 +24,7 @@ public enum RData {
             let len = Int(bytes[i])
             if len == 0 { return (DomainName(labels: labels), i + 1) }
             guard len < 64, i + 1 + len <= bytes.count else { return nil }
-            labels.append(String(decoding: bytes[(i + 1)..<(i + 1 + len)], as: UTF8.self))
+            labels.append(DomainName.label(wireBytes: bytes[(i + 1)..<(i + 1 + len)]))
             i += 1 + len
         }
         return nil

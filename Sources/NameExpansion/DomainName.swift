@@ -1,9 +1,9 @@
 /// A domain name as a list of labels. Labels keep the case they arrived with; equality and hashing
 /// are case-insensitive (ASCII only, RFC 4343), so a `DomainName` can key a dictionary directly.
 ///
-/// Labels are Swift strings: any valid UTF-8 round-trips (escaped as `\DDD` in text), but a label
-/// whose octets are not UTF-8 is stored with U+FFFD in their place. Cluster names never are; code
-/// that must echo arbitrary octets (the question section) copies wire bytes instead.
+/// Labels are octets (RFC 2181 §11) held as Swift strings: ASCII octets as themselves, any other
+/// octet as the Unicode scalar of the same value (`label(wireBytes:)`, `wireBytes(of:)`), so every
+/// label round-trips byte for byte, UTF-8 or not; text shows such octets as `\DDD`.
 public struct DomainName: Hashable, Sendable, CustomStringConvertible, Comparable {
     /// Labels from left to right, without the empty root label.
     public let labels: [String]
@@ -63,14 +63,32 @@ public struct DomainName: Hashable, Sendable, CustomStringConvertible, Comparabl
     public func dropping(first count: Int) -> DomainName { DomainName(labels: Array(labels.dropFirst(count))) }
 
     /// Length of the uncompressed wire form (RFC 1035: at most 255).
-    public var wireLength: Int { labels.reduce(1) { $0 + 1 + $1.utf8.count } }
+    public var wireLength: Int { labels.reduce(1) { $0 + 1 + DomainName.wireLength(of: $1) } }
+
+    /// A label from its wire octets, losslessly. A label is octets, not text (RFC 2181 §11): ASCII
+    /// octets stay themselves and any other octet becomes the Unicode scalar of the same value
+    /// (ISO 8859-1), so `wireBytes(of:)` gives back exactly the octets that arrived.
+    public static func label(wireBytes bytes: some Collection<UInt8>) -> String {
+        if bytes.allSatisfy({ $0 < 0x80 }) { return String(decoding: bytes, as: UTF8.self) }
+        return String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
+    }
+
+    /// The wire octets of a label made by `label(wireBytes:)` or parsed from text.
+    public static func wireBytes(of label: String) -> [UInt8] {
+        if label.utf8.allSatisfy({ $0 < 0x80 }) { return Array(label.utf8) }
+        return label.unicodeScalars.map { UInt8(truncatingIfNeeded: $0.value) }
+    }
+
+    static func wireLength(of label: String) -> Int {
+        label.utf8.allSatisfy({ $0 < 0x80 }) ? label.utf8.count : label.unicodeScalars.count
+    }
 
     public static func == (lhs: DomainName, rhs: DomainName) -> Bool { lhs.lowercasedLabels == rhs.lowercasedLabels }
     public func hash(into hasher: inout Hasher) { hasher.combine(lowercasedLabels) }
 
     /// Canonical DNS order (RFC 4034 §6.1) on the lower-cased labels, right to left.
     public static func < (lhs: DomainName, rhs: DomainName) -> Bool {
-        let l = lhs.lowercasedLabels.reversed().map { Array($0.utf8) }, r = rhs.lowercasedLabels.reversed().map { Array($0.utf8) }
+        let l = lhs.lowercasedLabels.reversed().map(wireBytes(of:)), r = rhs.lowercasedLabels.reversed().map(wireBytes(of:))
         for (a, b) in zip(l, r) where a != b {
             return a.lexicographicallyPrecedes(b)
         }
@@ -79,7 +97,7 @@ public struct DomainName: Hashable, Sendable, CustomStringConvertible, Comparabl
 
     static func escape(_ label: String) -> String {
         var out = ""
-        for byte in label.utf8 {
+        for byte in wireBytes(of: label) {
             switch byte {
             case UInt8(ascii: "."), UInt8(ascii: "\\"), UInt8(ascii: "\""), UInt8(ascii: "("), UInt8(ascii: ")"),
                  UInt8(ascii: ";"), UInt8(ascii: "@"), UInt8(ascii: "$"):
@@ -116,7 +134,7 @@ public struct DomainName: Hashable, Sendable, CustomStringConvertible, Comparabl
             } else if byte == UInt8(ascii: ".") {
                 guard !current.isEmpty else { throw .emptyLabel(text) }
                 guard current.count <= 63 else { throw .labelTooLong(text) }
-                labels.append(String(decoding: current, as: UTF8.self))
+                labels.append(label(wireBytes: current))
                 current.removeAll(keepingCapacity: true)
                 sawDot = true
             } else {
@@ -125,7 +143,7 @@ public struct DomainName: Hashable, Sendable, CustomStringConvertible, Comparabl
         }
         if !current.isEmpty {
             guard current.count <= 63 else { throw .labelTooLong(text) }
-            labels.append(String(decoding: current, as: UTF8.self))
+            labels.append(label(wireBytes: current))
         } else if !sawDot {
             throw .emptyLabel(text)
         }

@@ -96,6 +96,30 @@ struct CodecTests {
         bytes[11] = 2
         #expect(throws: WireError.self) { try WireCodec.decode(bytes) }
     }
+
+    /// Found by fuzzing: labels are octets (RFC 2181 §11), so a question whose labels are not UTF-8
+    /// must come back byte for byte — and stay a readable message.
+    @Test func labelsThatAreNotUTF8RoundTripByteForByte() throws {
+        let label: [UInt8] = [0xCC, 0xCB, 0x00, 0x41, 0xFF]
+        var query = WireCodec.encode(.query(id: 7, name: name("x.example."), type: .a, edns: nil))
+        query.replaceSubrange(12..<14, with: [UInt8(label.count)] + label)   // "x" → the binary label
+        let decoded = try WireCodec.decode(query)
+        #expect(RData.name(decoded.questions[0].name) == [UInt8(label.count)] + label + Array("\u{7}example\u{0}".utf8))
+        let answer = WireCodec.encode(Message.response(to: decoded, rcode: .nxDomain))
+        #expect(Array(answer[12..<(12 + query.count - 12)]) == Array(query[12...]), "the question is echoed byte for byte")
+        #expect(try WireCodec.decode(answer).questions == decoded.questions)
+        #expect(decoded.questions[0].name.description == "\\204\\203\\000A\\255.example.")
+    }
+
+    /// Found by fuzzing (scripts/fuzz.sh): ldns keeps only the last of several TSIG records and leaks
+    /// the rest, so a TSIG anywhere but last is refused before ldns sees it (RFC 8945 §5.1).
+    @Test func aTSIGThatIsNotTheLastRecordIsAnError() throws {
+        let tsigWithNoRdata: [UInt8] = [0, 0, 250, 0, 255, 0, 0, 0, 0, 0, 0]
+        var bytes = WireCodec.encode(response("x.example.", .a, answer: ["x.example. 1 IN A 192.0.2.1"]))
+        bytes += tsigWithNoRdata + tsigWithNoRdata
+        bytes[11] = 2
+        #expect(throws: WireError("a TSIG record that is not the last record")) { try WireCodec.decode(bytes) }
+    }
 }
 
 extension Array where Element == UInt8 {

@@ -128,6 +128,8 @@ struct DifferentialTests {
                 let built = bytes.withUnsafeBytes { Message(gatedQuery: $0, view: view) }
                 #expect(built == decoded, "seed \(seed) round \(round)")
                 #expect(built.questions.map(\.name.labels) == decoded.questions.map(\.name.labels), "the question keeps its case")
+                // Labels are octets: whatever arrived (non-UTF-8 included) goes back out unchanged.
+                #expect(RData.name(built.questions[0].name) == Array(bytes[12..<(view.questionEnd - 4)]), "seed \(seed) round \(round)")
             case .reply(let reply, let rcode):
                 replied += 1
                 let message = try WireCodec.decode(reply)

@@ -47,7 +47,8 @@ struct DomainNameTests {
         (#"a\.b.c"#, #"a\.b.c."#),
         (#"a\032b"#, #"a\032b."#),
         (#"\040x\059"#, #"\(x\;."#),
-        (#"\200"#, #"\239\191\189."#),  // not UTF-8: stored as U+FFFD (documented limitation)
+        (#"\200"#, #"\200."#),  // not UTF-8: the octet is kept as it is
+        ("é.example", #"\195\169.example."#),  // UTF-8 text: its octets
     ])
     func printsEscapedPresentationForm(text: String, printed: String) throws {
         #expect(try DomainName(text).description == printed)
