@@ -61,8 +61,13 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // libFuzzer target for the gate and the codec (see its header for the build flags).
+        // libFuzzer targets: the gate and the codec, and the whole per-query path (scripts/fuzz.sh).
         .executableTarget(name: "FuzzWire", dependencies: ["DNSWire"]),
+        .executableTarget(name: "FuzzEngine", dependencies: [
+            "Server", "Resolver", "DNSWire", "ClusterState", "NameExpansion",
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "NameExpansionTests", dependencies: ["NameExpansion"]),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"]),
         .testTarget(name: "ClusterStateTests", dependencies: [
