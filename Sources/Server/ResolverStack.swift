@@ -115,7 +115,8 @@ public struct ResolverStack {
             let listen = try config.effectiveListen.map { hp throws(ForwardConfigError) in try Upstream(host: hp.host, port: UInt16(hp.port)) }
             forward = ForwardConfig(upstreams: upstreams, stubDomains: stubs, listenAddresses: listen,
                                     tryTimeoutNanoseconds: UInt64(config.forwardTimeoutSeconds * 1e9),
-                                    budgetNanoseconds: UInt64(config.forwardBudgetSeconds * 1e9))
+                                    budgetNanoseconds: UInt64(config.forwardBudgetSeconds * 1e9),
+                                    maxConcurrent: config.forwardMaxConcurrent)
             try forward.validate()
         } catch {
             throw ConfigError(field: error.field, problem: error.reason)

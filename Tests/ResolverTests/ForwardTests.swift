@@ -231,6 +231,27 @@ struct ForwardTests {
         await upstream.stop()
     }
 
+    /// STYLE §7: waiting queries are bounded; past `maxConcurrent` a query is refused at once.
+    @Test func queriesBeyondMaxConcurrentAreRefusedAtOnce() async throws {
+        let upstream = try await server { q, _ in
+            [.delay(milliseconds: 300), .reply(ScriptedUpstream.reply(to: q, ["www.example.com. 300 IN A 192.0.2.1"]))]
+        }
+        let forward = try ForwardHandler(config: ForwardConfig(upstreams: [upstream.upstream], tryTimeoutNanoseconds: 1_000_000_000,
+                                                               budgetNanoseconds: 2_000_000_000, maxConcurrent: 2), group: group)
+        async let a = forward.handle(F.request("a.example.com.", id: 1), next: Self.unused)
+        async let b = forward.handle(F.request("b.example.com.", id: 2), next: Self.unused)
+        try await Task.sleep(for: .milliseconds(100))
+        let started = ContinuousClock.now
+        let c = await forward.handle(F.request("c.example.com.", id: 3), next: Self.unused)
+        #expect(c.rcode == .refused && c.message.edns?.extendedError == .other)
+        #expect(ContinuousClock.now - started < .milliseconds(100), "refused at once, not after waiting")
+        let (ra, rb) = await (a, b)
+        #expect(ra.rcode == .noError && rb.rcode == .noError)
+        let d = await forward.handle(F.request("d.example.com.", id: 4), next: Self.unused)
+        #expect(d.rcode == .noError, "the slots are free again")
+        await upstream.stop()
+    }
+
     @Test func stubDomainLongestSuffixWins() async throws {
         let fallback = try await server { q, _ in [.reply(ScriptedUpstream.reply(to: q, ["\(q.question!.name) 60 IN A 192.0.2.10"]))] }
         let example = try await server { q, _ in [.reply(ScriptedUpstream.reply(to: q, ["\(q.question!.name) 60 IN A 192.0.2.20"]))] }

@@ -74,13 +74,17 @@ public struct ForwardConfig: Sendable {
     public var failuresBeforeDown: Int
     /// How often `runHealthProbes()` probes the upstreams that are down.
     public var probeIntervalNanoseconds: UInt64
+    /// Queries that may wait on upstreams at once; more are refused at once (CoreDNS forward's
+    /// `max_concurrent`), so a flood toward a slow upstream cannot pile up without bound.
+    public var maxConcurrent: Int
 
     public init(upstreams: [Upstream], stubDomains: [DomainName: [Upstream]] = [:], listenAddresses: [Upstream] = [],
                 tryTimeoutNanoseconds: UInt64 = 1_500_000_000, budgetNanoseconds: UInt64 = 4_000_000_000,
-                failuresBeforeDown: Int = 2, probeIntervalNanoseconds: UInt64 = 3_000_000_000) {
+                failuresBeforeDown: Int = 2, probeIntervalNanoseconds: UInt64 = 3_000_000_000, maxConcurrent: Int = 4096) {
         self.upstreams = upstreams; self.stubDomains = stubDomains; self.listenAddresses = listenAddresses
         self.tryTimeoutNanoseconds = tryTimeoutNanoseconds; self.budgetNanoseconds = budgetNanoseconds
         self.failuresBeforeDown = failuresBeforeDown; self.probeIntervalNanoseconds = probeIntervalNanoseconds
+        self.maxConcurrent = maxConcurrent
     }
 
     /// Checks every setting; the error names the field.
@@ -95,6 +99,7 @@ public struct ForwardConfig: Sendable {
             try Self.refuseLoops(servers, field: field, listen: listenAddresses)
         }
         if tryTimeoutNanoseconds == 0 { throw ForwardConfigError(field: "tryTimeout", reason: "must be positive") }
+        if maxConcurrent < 1 { throw ForwardConfigError(field: "forward.maxConcurrent", reason: "must be at least 1") }
         if budgetNanoseconds < tryTimeoutNanoseconds {
             throw ForwardConfigError(field: "budget", reason: "must be at least tryTimeout")
         }

@@ -19,6 +19,8 @@ public final class ForwardHandler: Handler {
     private let metrics: ForwardMetrics
     private let health: Mutex<UpstreamHealth>
     private let inFlight = InFlight<ForwardKey, ForwardResult>()
+    /// Queries in `handle` now, coalesced followers included.
+    private let active = Atomic<Int>(0)
 
     /// - Parameters:
     ///   - group: the event loops the upstream sockets run on (shared with the server).
@@ -43,6 +45,12 @@ public final class ForwardHandler: Handler {
 
     /// Forwards `request`; as the last handler it never calls `next`.
     public func handle(_ request: Request, next: Next) async -> Response {
+        guard active.add(1, ordering: .relaxed).newValue <= config.maxConcurrent else {
+            active.subtract(1, ordering: .relaxed)
+            metrics.overloaded.increment()
+            return .error(.refused, to: request, ede: .other, text: "too many queries waiting on upstreams")
+        }
+        defer { active.subtract(1, ordering: .relaxed) }
         let key = ForwardKey(request)
         let upstreams = config.upstreams(for: request.name)
         let result = await inFlight.run(key) { await self.forward(key, to: upstreams) }

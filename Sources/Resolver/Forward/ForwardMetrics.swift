@@ -12,6 +12,8 @@ struct ForwardMetrics: Sendable {
     private let healthFailures: [Upstream: Counter]
     /// Time from the first try to the answer (or to giving up), per forwarded query.
     let duration: Metrics.Timer
+    /// Queries refused because `maxConcurrent` were already waiting.
+    let overloaded = Counter(label: "fedns_forward_max_concurrent_rejects_total")
 
     init(upstreams: [Upstream]) {
         var requests: [Upstream: Counter] = [:], responses: [Upstream: [RCode: Counter]] = [:]

@@ -73,6 +73,7 @@ public struct FednsConfig: Sendable {
     /// Forwarding budgets.
     public var forwardTimeoutSeconds: Double = 1.5
     public var forwardBudgetSeconds: Double = 4
+    public var forwardMaxConcurrent = 4096
 
     public init() {}
 

@@ -136,7 +136,7 @@ public enum ConfigLoader {
             if let v = try s.string("file") { c.clusterStateFile = v }
         }
         if let s = try r.sub("forward") {
-            try s.rejectUnknown(["timeout", "budget"])
+            try s.rejectUnknown(["timeout", "budget", "maxConcurrent"])
             if let v = try s.double("timeout") {
                 guard v > 0, v <= 5 else { throw s.error("timeout", "must be more than 0 and at most 5 seconds") }
                 c.forwardTimeoutSeconds = v
@@ -144,6 +144,10 @@ public enum ConfigLoader {
             if let v = try s.double("budget") {
                 guard v > 0, v < 5 else { throw s.error("budget", "must be below a stub resolver's 5 s timeout") }
                 c.forwardBudgetSeconds = v
+            }
+            if let v = try s.int("maxConcurrent") {
+                guard v >= 1 else { throw s.error("maxConcurrent", "must be at least 1") }
+                c.forwardMaxConcurrent = v
             }
         }
         return c
