@@ -62,9 +62,10 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         // libFuzzer targets: the gate and the codec, and the whole per-query path (scripts/fuzz.sh).
-        .executableTarget(name: "FuzzWire", dependencies: ["DNSWire"]),
+        .target(name: "FuzzDriver"),
+        .executableTarget(name: "FuzzWire", dependencies: ["DNSWire", "FuzzDriver"]),
         .executableTarget(name: "FuzzEngine", dependencies: [
-            "Server", "Resolver", "DNSWire", "ClusterState", "NameExpansion",
+            "FuzzDriver", "Server", "Resolver", "DNSWire", "ClusterState", "NameExpansion",
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -9,6 +9,7 @@ import ClusterState
 import DNSWire
 import Dispatch
 import Foundation
+import FuzzDriver
 import Logging
 import NameExpansion
 import NIOPosix
@@ -106,34 +107,11 @@ enum Engine {
 
 final class ReplyBox: @unchecked Sendable { var value: [UInt8]? }
 
-#if FUZZING
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<Int32>,
-                         _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-                         _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32) -> Int32
-
 @main
 struct Fuzz {
     static func main() {
         _ = Engine.answerer
-        var argc = CommandLine.argc
-        var argv = CommandLine.unsafeArgv
-        exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in
-            let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
-            Engine.exercise(bytes, tcp: bytes.first.map { $0 & 1 == 1 } ?? false)
-            return 0
-        })
+        // The first byte picks the transport, so both UDP limits and TCP are explored.
+        FuzzDriver.run { bytes in Engine.exercise(bytes, tcp: bytes.first.map { $0 & 1 == 1 } ?? false) }
     }
 }
-#else
-@main
-struct Replay {
-    static func main() {
-        for path in CommandLine.arguments.dropFirst() {
-            guard let data = FileManager.default.contents(atPath: path) else { continue }
-            Engine.exercise(Array(data), tcp: false)
-            Engine.exercise(Array(data), tcp: true)
-        }
-    }
-}
-#endif
