@@ -234,29 +234,32 @@ def test_clients_outside_allowed_networks_are_refused(knot):
 
 
 def test_a_flood_for_a_silent_upstream_is_refused_beyond_the_limit_and_cluster_names_still_answer(tmp_path):
-    """STYLE §7, no unbounded queues: 5,000 distinct forwarded names toward an upstream that never
-    answers, faster than the 4 s budget lets any finish. Past `forward.maxConcurrent` (4,096)
-    waiting queries fedns answers REFUSED at once (as CoreDNS forward's max_concurrent) — the
-    waiting ones get SERVFAIL when the budget ends — and cluster names are answered meanwhile."""
+    """STYLE §7, no unbounded queues: 1,000 distinct forwarded names toward an upstream that never
+    answers, faster than the 4 s budget lets any finish. Past `forward.maxConcurrent` (300 here,
+    4,096 by default) waiting queries fedns answers REFUSED at once (as CoreDNS forward's
+    max_concurrent) — the waiting ones get SERVFAIL when the budget ends — and cluster names are
+    answered meanwhile."""
     silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     silent.bind(("127.0.0.1", 0))            # bound, never read: every query to it times out
     try:
-        server = Fedns(config=fedns_config(silent.getsockname()), state=cluster_state()).start()
+        # A lower limit than the default 4,096 keeps the test far from what the kernel can buffer.
+        config = fedns_config(silent.getsockname()) + "forward: {maxConcurrent: 300}\n"
+        server = Fedns(config=config, state=cluster_state()).start()
         try:
             client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
             client.settimeout(0.5)
-            for i in range(5000):
+            for i in range(1000):
                 q = dns.message.make_query(f"n{i}.flood.example.", "A", id=i)
                 client.sendto(q.to_wire(), server.address)
                 if i % 4 == 3:
-                    time.sleep(0.001)       # ~3,000 a second: fedns reads them all, none can finish for 4 s
+                    time.sleep(0.001)       # a few thousand a second: fedns reads them all, none can finish for 4 s
             # The forwarder is full; a cluster name never waits on it.
             r = ask(server.address, "nginx.mynamespace.svc.cluster.local.", "A", timeout=1)
             assert r.rcode() == dns.rcode.NOERROR and r.answer
             rcodes = {"REFUSED": 0, "SERVFAIL": 0}
             deadline = time.monotonic() + 8
-            while time.monotonic() < deadline and sum(rcodes.values()) < 5000:
+            while time.monotonic() < deadline and sum(rcodes.values()) < 1000:
                 try:
                     data, _ = client.recvfrom(4096)
                 except socket.timeout:
@@ -264,7 +267,7 @@ def test_a_flood_for_a_silent_upstream_is_refused_beyond_the_limit_and_cluster_n
                 rcode = dns.rcode.to_text(dns.message.from_wire(data).rcode())
                 rcodes[rcode] = rcodes.get(rcode, 0) + 1
             refused = rcodes["REFUSED"]
-            assert rcodes["SERVFAIL"] <= 4096, rcodes
+            assert rcodes["SERVFAIL"] <= 300, rcodes
             assert refused > 0, f"no query was refused: the waiting queries are not bounded ({rcodes})"
             client.close()
         finally:
