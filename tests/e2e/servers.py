@@ -49,6 +49,17 @@ def ask(server: tuple[str, int], name: str, rdtype: str = "A", *, tcp: bool = Fa
     return dns.query.udp(q, host, port=port, timeout=timeout, ignore_trailing=False)
 
 
+def recv_exact(sock: socket.socket, n: int) -> bytes:
+    """Exactly n bytes from a stream socket (a DNS-over-TCP length prefix, then the message)."""
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise ConnectionError(f"connection closed after {len(data)} of {n} bytes")
+        data += chunk
+    return data
+
+
 class ServerExited(RuntimeError):
     """The process being waited for is gone: waiting longer cannot help."""
 

@@ -14,7 +14,7 @@ import dns.rdatatype
 import pytest
 
 from clusterdata import BIG_ENDPOINTS
-from servers import ask
+from servers import ask, recv_exact
 
 QNAME = "nginx.mynamespace.svc.cluster.local."
 QR, RD = 0x8000, 0x0100
@@ -43,16 +43,6 @@ def udp_exchange(server, packet: bytes, timeout: float = 1.0) -> bytes | None:
             return s.recv(65535)
         except socket.timeout:
             return None
-
-
-def recv_exact(sock: socket.socket, n: int) -> bytes:
-    data = b""
-    while len(data) < n:
-        chunk = sock.recv(n - len(data))
-        if not chunk:
-            raise ConnectionError(f"connection closed after {len(data)} of {n} bytes")
-        data += chunk
-    return data
 
 
 def tcp_exchange(server, packet: bytes, timeout: float = 2.0) -> bytes:

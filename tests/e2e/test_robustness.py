@@ -13,7 +13,7 @@ import pytest
 
 from clusterdata import CLUSTER_TTL, NGINX_IP, cluster_state, fedns_config
 from dnscheck import assert_section
-from servers import Fedns, ask, fedns_binary, free_port
+from servers import Fedns, ask, fedns_binary, free_port, recv_exact
 
 T = CLUSTER_TTL
 
@@ -56,16 +56,6 @@ def test_garbage_burst_then_still_answers(fedns):
     assert_section(r.answer, f"nginx.mynamespace.svc.cluster.local. {T} A {NGINX_IP}")
 
 
-def _recv_exact(sock, n):
-    data = b""
-    while len(data) < n:
-        chunk = sock.recv(n - len(data))
-        if not chunk:
-            raise ConnectionError(f"closed after {len(data)} of {n} bytes")
-        data += chunk
-    return data
-
-
 def test_tcp_pipelining_answers_every_query_on_one_connection(fedns):
     """RFC 7766: several queries in one write; answers may come in any order, matched by ID."""
     questions = {
@@ -89,8 +79,8 @@ def test_tcp_pipelining_answers_every_query_on_one_connection(fedns):
     with socket.create_connection(fedns.address, timeout=3) as s:
         s.sendall(stream)
         for _ in questions:
-            (length,) = struct.unpack("!H", _recv_exact(s, 2))
-            msg = dns.message.from_wire(_recv_exact(s, length))
+            (length,) = struct.unpack("!H", recv_exact(s, 2))
+            msg = dns.message.from_wire(recv_exact(s, length))
             assert msg.id in questions and msg.id not in answers, f"unexpected or repeated ID {msg.id:#x}"
             answers[msg.id] = msg
     for qid, (name, rdtype, expected) in questions.items():
