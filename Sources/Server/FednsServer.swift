@@ -86,7 +86,7 @@ public final class FednsServer: ServiceLifecycle.Service, Sendable {
         ])
         onBound(bound)
 
-        if await engine.detectForwardingLoop() {
+        if try await engine.detectForwardingLoop() {
             for c in channels { try? await c.close() }
             throw ServerError(message: "forwarding loop detected: a query fedns forwarded came back to its own listener "
                 + "(\(bound.dns.map(\.description).joined(separator: ", "))). An upstream forwards to fedns; "

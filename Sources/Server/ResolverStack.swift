@@ -1,3 +1,4 @@
+import Clocks
 import ClusterState
 import DNSWire
 import Foundation
@@ -47,30 +48,36 @@ public struct ResolverStack {
 
     /// The handlers for `config` in their fixed order, reading `snapshots`; also the forwarder, whose
     /// health probes must run beside it. Called again when the kube-dns ConfigMap changes.
+    ///
+    /// Built tail-first: the upstream path (local zones → cache → forward) exists before the handlers
+    /// that chase CNAMEs through it (federation, and the cluster zone for ExternalName), and the full
+    /// chain is those handlers in front of it.
     static func makeChain(config: FednsConfig, snapshots: SnapshotStore, group: any EventLoopGroup, logger: Logger,
                           time: any TimeSource, transport: (any UpstreamTransport)?) throws -> (Chain, ForwardHandler) {
-        let upstream = LateUpstreamPath()
         let snapshot: @Sendable () -> ClusterSnapshot? = { snapshots.current }
         let parts = try handlerConfigs(config, logger: logger)
-        let federation = try FederationHandler(config: parts.federation, snapshot: snapshot, upstream: upstream,
-                                               logger: Logger(label: "fedns.federation"))
-        let clusterZone = try ClusterZoneHandler(config: parts.clusterZone, snapshot: snapshot, upstream: upstream)
+
         let localZones = try LocalZonesHandler(config: LocalZonesConfig(zones: try loadZones(config.zones)))
         let cache = try CacheHandler(config: parts.cache, time: time)
         let forward = try transport.map { t in
             try ForwardHandler(config: parts.forward, transport: t, time: time, logger: Logger(label: "fedns.forward"))
         } ?? ForwardHandler(config: parts.forward, group: group, time: time, logger: Logger(label: "fedns.forward"))
+        let upstream = Chain(handlers: [localZones, cache, forward])
+
+        let clusterZone = try ClusterZoneHandler(config: parts.clusterZone, snapshot: snapshot, upstream: upstream)
+        let federation = try FederationHandler(config: parts.federation, snapshot: snapshot, upstream: upstream,
+                                               logger: Logger(label: "fedns.federation"))
         var searchConfig = parts.searchPath
         if searchConfig.namespace == nil { searchConfig.podNamespace = SearchPathConfig.podIndex(snapshot) }
         let searchPath = try SearchPathHandler(config: searchConfig)
 
-        var handlers: [any Handler] = []
-        if config.searchPathOn { handlers.append(searchPath) }
-        if !config.federations.isEmpty { handlers.append(federation) }
-        handlers += [clusterZone, localZones, cache, forward]
-        let chain = Chain(handlers: handlers)
-        upstream.set(chain.suffix(from: localZones.name))
-        return (chain, forward)
+        // Configuration switches a step off (nil); it never moves one.
+        let head: [(any Handler)?] = [
+            config.searchPathOn ? searchPath : nil,
+            config.federations.isEmpty ? nil : federation,
+            clusterZone,
+        ]
+        return (upstream.prepending(head.compactMap { $0 }), forward)
     }
 
     struct HandlerConfigs {

@@ -1,3 +1,4 @@
+import Clocks
 import DNSWire
 import NameExpansion
 import NIOPosix
@@ -12,13 +13,13 @@ struct ForwardChainTests {
     @Test func localZonesCacheAndForwardTogether() async throws {
         let group = MultiThreadedEventLoopGroup.singleton
         let upstream = try await ScriptedUpstream(group: group, script: ScriptedUpstream.answering(["www.example.org. 60 IN A 192.0.2.7"]))
-        let cacheTime = ManualTimeSource()
+        let cacheTime = ManualClock()
         let origin = try DomainName("example.com.")
         let zone = try ZoneFile.parse("""
             @ 300 IN SOA ns.example.com. hostmaster.example.com. 1 7200 1800 86400 60
             www 300 IN A 192.0.2.1
             """, origin: origin)
-        let path = Chain(handlers: [
+        let path = try Chain(handlers: [
             try LocalZonesHandler(config: LocalZonesConfig(zones: [origin: zone])),
             try CacheHandler(config: CacheConfig(staleMaxAge: 600), time: cacheTime),
             try ForwardHandler(config: ForwardConfig(upstreams: [upstream.upstream], tryTimeoutNanoseconds: 200_000_000,

@@ -41,11 +41,12 @@ public struct Response: Sendable {
     /// Set when the answer is derived from cluster state alone and may be pre-rendered and reused
     /// for the same (name, type) until the snapshot of this generation is replaced.
     public var snapshotGeneration: UInt64?
-    /// Which federation answer this was, for metrics.
-    public var federationResult: FederationResult?
+    /// What kind of answer a handler gave, in that handler's own words; handlers that pass on
+    /// another's answer keep it.
+    public var answerKind: AnswerKind?
 
-    public init(message: Message, snapshotGeneration: UInt64? = nil, federationResult: FederationResult? = nil) {
-        self.message = message; self.snapshotGeneration = snapshotGeneration; self.federationResult = federationResult
+    public init(message: Message, snapshotGeneration: UInt64? = nil, answerKind: AnswerKind? = nil) {
+        self.message = message; self.snapshotGeneration = snapshotGeneration; self.answerKind = answerKind
     }
 
     public var rcode: RCode { message.header.rcode }
@@ -58,13 +59,18 @@ public struct Response: Sendable {
     }
 }
 
-/// The federation answer kinds counted in `fedns_federation_answers_total`.
-public enum FederationResult: String, Sendable, CaseIterable {
-    case local, zonal, regional, global
+/// A label a handler puts on its answer (`federation`/`zonal`): the chain and the server pass it on
+/// without knowing what it means; the handler that set it reads it back.
+public struct AnswerKind: Hashable, Sendable {
+    /// The `name` of the handler that set it.
+    public var handler: String
+    public var kind: String
+    public init(handler: String, kind: String) { self.handler = handler; self.kind = kind }
 }
 
-/// The rest of the chain after a handler.
-public struct Next: Sendable {
+/// The rest of the chain after a handler. Each is built once, when the chain is; a handler sees
+/// the same `Next` on every query.
+public final class Next: Sendable {
     let run: @Sendable (Request) async -> Response
     public init(_ run: @escaping @Sendable (Request) async -> Response) { self.run = run }
     public func callAsFunction(_ request: Request) async -> Response { await run(request) }
@@ -84,36 +90,60 @@ public protocol UpstreamPath: Sendable {
 }
 
 /// The fixed chain. Configuration switches steps on; the order never changes.
+///
+/// It is built tail-first: the upstream path (local zones → cache → forward) is a chain of its own,
+/// handed to the handlers that chase CNAMEs, and the full chain is that path with those handlers
+/// put in front (``prepending(_:)``), sharing its steps.
 public struct Chain: Sendable, UpstreamPath {
     public let handlers: [any Handler]
-    public init(handlers: [any Handler]) { self.handlers = handlers }
+    /// `steps[i]` runs `handlers[i...]`; the last one answers when no handler did.
+    private let steps: [Next]
 
-    public func resolve(_ request: Request) async -> Response { await run(request, from: 0) }
-
-    func run(_ request: Request, from index: Int) async -> Response {
-        guard index < handlers.count else {
-            return .error(.refused, to: request, ede: .notAuthoritative, text: "no handler answered")
-        }
-        let handlers = self.handlers
-        return await handlers[index].handle(request, next: Next { req in await Chain(handlers: handlers).run(req, from: index + 1) })
+    public init(handlers: [any Handler]) {
+        self.init(steps: handlers, before: Chain(handlers: [], steps: [Self.end]))
     }
 
-    /// The tail of the chain starting at the handler called `name` (the upstream path starts at
-    /// `local-zones`).
-    public func suffix(from name: String) -> Chain {
-        guard let i = handlers.firstIndex(where: { $0.name == name }) else { return self }
-        return Chain(handlers: Array(handlers[i...]))
+    /// `front`, each with a step of its own, in front of `tail`, whose steps are kept as they are.
+    private init(steps front: [any Handler], before tail: Chain) {
+        var steps = tail.steps
+        for handler in front.reversed() {
+            let after = steps[0]
+            steps.insert(Next { request in await handler.handle(request, next: after) }, at: 0)
+        }
+        self.handlers = front + tail.handlers
+        self.steps = steps
+    }
+
+    private init(handlers: [any Handler], steps: [Next]) {
+        self.handlers = handlers
+        self.steps = steps
+    }
+
+    /// Past the last handler.
+    private static let end = Next { request in .error(.refused, to: request, ede: .notAuthoritative, text: "no handler answered") }
+
+    public func resolve(_ request: Request) async -> Response { await steps[0](request) }
+
+    /// `handlers` followed by this chain, whose steps are reused as they are.
+    public func prepending(_ handlers: [any Handler]) -> Chain {
+        Chain(steps: handlers, before: self)
+    }
+
+    /// The tail of the chain starting at the handler called `name` (the loop probe starts at `forward`).
+    /// - Throws: ``ChainError`` when no handler has that name.
+    public func suffix(from name: String) throws(ChainError) -> Chain {
+        guard let i = handlers.firstIndex(where: { $0.name == name }) else {
+            throw ChainError(missing: name, present: handlers.map(\.name))
+        }
+        return Chain(handlers: Array(handlers[i...]), steps: Array(steps[i...]))
     }
 }
 
-/// An upstream path that is wired after construction (the chain needs the handlers that need it).
-public final class LateUpstreamPath: UpstreamPath, @unchecked Sendable {
-    private var path: (any UpstreamPath)?
-    public init() {}
-    /// Set once, before the first query.
-    public func set(_ path: any UpstreamPath) { self.path = path }
-    public func resolve(_ request: Request) async -> Response {
-        guard let path else { return .error(.servFail, to: request, ede: .other, text: "upstream path not wired") }
-        return await path.resolve(request)
+/// A handler asked of a chain that does not have it.
+public struct ChainError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var missing: String
+    public var present: [String]
+    public var description: String {
+        "no handler '\(missing)' in the chain (\(present.isEmpty ? "empty" : present.joined(separator: " → ")))"
     }
 }

@@ -8,7 +8,8 @@ import Synchronization
 /// when the local shard is healthy, else with a CNAME to the service's zonal (regional, global)
 /// name in public DNS, chased through the upstream path. Other names go to `next`.
 public struct FederationHandler: Handler {
-    public let name = "federation"
+    public static let handlerName = "federation"
+    public var name: String { Self.handlerName }
 
     let settings: FederationConfig.Settings
     let soa: ClusterSOA
@@ -71,7 +72,7 @@ public struct FederationHandler: Handler {
             var m = Message.response(to: request.message)
             m.header.authoritative = true
             m.answer = [cname]
-            return Response(message: m, snapshotGeneration: snap.generation, federationResult: result)
+            return Response(message: m, snapshotGeneration: snap.generation, answerKind: result.answerKind)
         }
         var (response, _) = await CNAMEChase.complete(request, cname: cname, target: target) { await upstream.resolve($0) }
         response.federationResult = result
@@ -94,7 +95,7 @@ public struct FederationHandler: Handler {
         m.answer = renamed(m.answer)
         m.authority = renamed(m.authority)
         m.additional = renamed(m.additional)
-        return Response(message: m, snapshotGeneration: local.snapshotGeneration, federationResult: .local)
+        return Response(message: m, snapshotGeneration: local.snapshotGeneration, answerKind: FederationResult.local.answerKind)
     }
 
     /// The federation label of a name under `<fed>.svc.<cd>` that also has a cluster reading when a
@@ -112,16 +113,6 @@ public struct FederationHandler: Handler {
         logger.info("a namespace has the name of a federation: trying the cluster reading first", metadata: [
             "dns.qname": "\(request.name)", "federation.name": "\(federation)",
         ])
-    }
-}
-
-extension FederationResult {
-    init(_ kind: FederationTargetKind) {
-        switch kind {
-        case .zonal: self = .zonal
-        case .regional: self = .regional
-        case .global: self = .global
-        }
     }
 }
 

@@ -1,3 +1,4 @@
+import Clocks
 import DNSWire
 import Logging
 import NameExpansion
@@ -11,7 +12,8 @@ import Synchronization
 /// UDP first, TCP after TC. Tries are bounded by `tryTimeout` and the query by `budget`; when every
 /// upstream fails the answer is SERVFAIL with EDE 22 (timeouts) or 23 (network errors).
 public final class ForwardHandler: Handler {
-    public let name = "forward"
+    public static let handlerName = "forward"
+    public var name: String { Self.handlerName }
     public let config: ForwardConfig
     private let transport: any UpstreamTransport
     private let time: any TimeSource

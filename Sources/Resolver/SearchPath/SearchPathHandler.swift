@@ -86,6 +86,6 @@ public struct SearchPathHandler: Handler {
         m.questions = request.message.questions
         let cname = ResourceRecord(name: request.question.name, type: .cname, ttl: settings.ttl, rdata: RData.name(candidate))
         m.answer.insert(cname, at: 0)
-        return Response(message: m, snapshotGeneration: nil, federationResult: reply.federationResult)
+        return Response(message: m, snapshotGeneration: nil, answerKind: reply.answerKind)
     }
 }

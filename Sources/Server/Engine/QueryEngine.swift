@@ -72,8 +72,8 @@ public final class QueryEngine: Sendable {
     }
 
     /// Probes the forwarders for a loop back to this server (DESIGN §4); true when one exists.
-    func detectForwardingLoop() async -> Bool {
-        await loopDetector.probe(through: chain.suffix(from: "forward"))
+    func detectForwardingLoop() async throws(ChainError) -> Bool {
+        await loopDetector.probe(through: try chain.suffix(from: ForwardHandler.handlerName))
     }
 
     /// CH TXT `id.server.` / `hostname.bind.` (RFC 4892); the gate lets these through only when identity is on.
