@@ -273,23 +273,3 @@ public struct ClusterZoneHandler: Handler {
         return IPAddress.canonical(String(label.map { $0 == "-" ? ":" : $0 }))
     }
 }
-
-/// The cluster zone's SOA (DESIGN §1):
-///
-/// ```text
-/// <cd>. <ttl> IN SOA ns.dns.<cd>. hostmaster.<cd>. <serial> 7200 1800 86400 <ttl>
-/// ```
-/// The serial is the snapshot generation (low 32 bits): it changes whenever the data may have.
-struct ClusterSOA: Sendable {
-    let clusterDomain: DomainName
-    let ttl: UInt32
-
-    var nameServer: DomainName { clusterDomain.prepending(["ns", "dns"]) }
-    var hostmaster: DomainName { clusterDomain.prepending(["hostmaster"]) }
-
-    func record(owner: DomainName, serial snap: ClusterSnapshot) -> ResourceRecord {
-        let rdata = RData.soa(mname: nameServer, rname: hostmaster, serial: UInt32(truncatingIfNeeded: snap.generation),
-                              refresh: 7200, retry: 1800, expire: 86400, minimum: ttl)
-        return ResourceRecord(name: owner, type: .soa, ttl: ttl, rdata: rdata)
-    }
-}
