@@ -20,15 +20,17 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CLDNS", pkgConfig: "ldns", providers: [.apt(["libldns-dev"])]),
         .target(name: "NameExpansion"),
+        // Monotonic time and sleep that tests drive (`ManualClock`), for every part that waits.
+        .target(name: "Clocks"),
         .target(name: "DNSWire", dependencies: ["CLDNS", "NameExpansion"]),
         .target(name: "ClusterState", dependencies: [
-            "NameExpansion",
+            "Clocks", "NameExpansion",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
         ]),
         .target(name: "Resolver", dependencies: [
-            "DNSWire", "ClusterState", "NameExpansion",
+            "Clocks", "DNSWire", "ClusterState", "NameExpansion",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -39,7 +41,7 @@ let package = Package(
             "Forward/README.md",
         ]),
         .target(name: "Server", dependencies: [
-            "Resolver", "DNSWire", "ClusterState", "NameExpansion",
+            "Clocks", "Resolver", "DNSWire", "ClusterState", "NameExpansion",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -50,14 +52,20 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "Conformance", dependencies: [
-            "Server", "Resolver", "DNSWire", "ClusterState", "NameExpansion",
+            "Clocks", "Server", "Resolver", "DNSWire", "ClusterState", "NameExpansion",
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Yams", package: "Yams"),
         ]),
+        // `fedns resolve`: a pod's stub resolver walking its search list, against a server or in-process.
+        .target(name: "PodLookup", dependencies: [
+            "Server", "Resolver", "DNSWire", "NameExpansion",
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "fedns", dependencies: [
-            "Server", "Resolver", "ClusterState", "DNSWire", "NameExpansion", "Conformance",
+            "Server", "Resolver", "ClusterState", "DNSWire", "NameExpansion", "Conformance", "PodLookup",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -72,11 +80,11 @@ let package = Package(
         .testTarget(name: "NameExpansionTests", dependencies: ["NameExpansion"]),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"]),
         .testTarget(name: "ClusterStateTests", dependencies: [
-            "ClusterState", "NameExpansion", .product(name: "Logging", package: "swift-log"),
+            "Clocks", "ClusterState", "NameExpansion", .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "ResolverTests", dependencies: ["Resolver", "DNSWire", "ClusterState", "NameExpansion"]),
-        .testTarget(name: "ResolveTests", dependencies: [
-            "fedns", "DNSWire", "NameExpansion", .product(name: "NIOPosix", package: "swift-nio"),
+        .testTarget(name: "ResolverTests", dependencies: ["Clocks", "Resolver", "DNSWire", "ClusterState", "NameExpansion"]),
+        .testTarget(name: "PodLookupTests", dependencies: [
+            "PodLookup", "DNSWire", "NameExpansion", .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Resolver", "DNSWire", "ClusterState"]),
         .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "DNSWire"]),

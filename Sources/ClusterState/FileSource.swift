@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Clocks
 import Metrics
 import Logging
 import Synchronization
@@ -33,7 +34,7 @@ public final class FileSource: Sendable {
     public let pollInterval: Duration
 
     private let logger: Logger
-    private let sleep: @Sendable (Duration) async throws -> Void
+    private let time: any TimeSource
     private let watch = Mutex(WatchState())
     private let succeeded = Counter(label: "fedns_cluster_reloads_total", dimensions: [("result", "success")])
     private let failed = Counter(label: "fedns_cluster_reloads_total", dimensions: [("result", "failure")])
@@ -61,11 +62,11 @@ public final class FileSource: Sendable {
     ///   - store: where loaded snapshots are installed.
     ///   - logger: reload results, with `cluster.*` metadata.
     ///   - pollInterval: how often the file is looked at; 200 ms serves a change within a second.
-    ///   - sleep: waits between looks; tests inject their own.
+    ///   - time: the clock the source waits on between looks; tests pass a ``ManualClock``.
     public init(path: String, store: SnapshotStore, logger: Logger, pollInterval: Duration = .milliseconds(200),
-                sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) {
+                time: any TimeSource = SystemTimeSource()) {
         self.path = path; self.store = store; self.logger = logger
-        self.pollInterval = pollInterval; self.sleep = sleep
+        self.pollInterval = pollInterval; self.time = time
     }
 
     /// Successful loads so far (including ``loadOnce()``).
@@ -91,7 +92,7 @@ public final class FileSource: Sendable {
     /// Looks at the file every `pollInterval` until the task is cancelled.
     public func run() async {
         while !Task.isCancelled {
-            do { try await sleep(pollInterval) } catch { return }
+            do { try await time.sleep(for: pollInterval) } catch { return }
             if Task.isCancelled { return }
             checkNow()
         }
@@ -136,7 +137,7 @@ public final class FileSource: Sendable {
             let isFirstLoad = w.succeeded == 0
             let snapshot = store.install(result.objects)
             if !isFirstLoad, let changed = w.fingerprint?.changedAt {
-                eventToAnswer.recordNanoseconds(max(0, Self.wallClockNanoseconds() - changed))
+                eventToAnswer.recordNanoseconds(max(0, WallClock.nanosecondsSinceEpoch() - changed))
             }
             w.succeeded += 1; w.lastError = nil
             succeeded.increment()
@@ -152,12 +153,6 @@ public final class FileSource: Sendable {
             }
             return .reloaded(generation: snapshot.generation)
         }
-    }
-
-    static func wallClockNanoseconds() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 
     private func fail(_ error: ObjectError, _ w: inout WatchState) -> ReloadOutcome {
@@ -230,14 +225,5 @@ struct FileFingerprint: Equatable {
 
     static func == (a: FileFingerprint, b: FileFingerprint) -> Bool {
         a.device == b.device && a.inode == b.inode && a.size == b.size && a.mtime == b.mtime && a.ctime == b.ctime
-    }
-}
-
-/// Wall-clock seconds, only for the last-sync gauge (nothing behaves by it).
-enum WallClock {
-    static func secondsSinceEpoch() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 }

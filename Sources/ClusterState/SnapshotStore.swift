@@ -1,3 +1,4 @@
+import Clocks
 import Metrics
 import Synchronization
 

@@ -1,3 +1,4 @@
+import Clocks
 import ClusterState
 import Foundation
 import Logging
@@ -228,20 +229,61 @@ func settle(_ source: FileSource) {
 
     @Test(.timeLimit(.minutes(1)))
     func runUsesTheInjectedSleepAndStopsOnCancellation() async throws {
-        let asked = Mutex<[Duration]>([])
-        let source = FileSource(path: path, store: store, logger: logs.logger, pollInterval: .milliseconds(200)) { d in
-            asked.withLock { $0.append(d) }
-            try await Task.sleep(for: .milliseconds(5))  // virtual 200 ms
-        }
+        let time = RecordingTime()
+        let source = FileSource(path: path, store: store, logger: logs.logger, pollInterval: .milliseconds(200), time: time)
         try source.loadOnce()
         let task = Task { await source.run() }
         try rewriteInPlace(path, stateFile(ip: "10.0.0.8"))
         #expect(await waitForGeneration(store, 2, within: .seconds(5)))
         task.cancel()
         await task.value  // returns once cancelled
-        #expect(asked.withLock { $0 }.allSatisfy { $0 == .milliseconds(200) })
+        #expect(time.asked.allSatisfy { $0 == 200_000_000 })
         #expect(servedIP(store) == "10.0.0.8")
     }
+
+    /// Polling runs on the clock it is given: on a manual clock nothing is looked at until time is
+    /// advanced by a poll interval, and each interval is exactly one look.
+    @Test(.timeLimit(.minutes(1)))
+    func pollingRunsOnTheManualClock() async throws {
+        let clock = ManualClock()
+        let source = FileSource(path: path, store: store, logger: logs.logger, pollInterval: .milliseconds(200), time: clock)
+        try source.loadOnce()
+        let task = Task { await source.run() }
+        defer { task.cancel() }
+        await waitForSleeper(clock)
+        try rewriteInPlace(path, stateFile(ip: "10.0.0.9"))
+        // Real time passes, virtual time does not: the change is not seen.
+        #expect(await !waitForGeneration(store, 2, within: .milliseconds(300)))
+        #expect(servedIP(store) == "10.0.0.1")
+
+        clock.advance(nanoseconds: 199_000_000)
+        #expect(await !waitForGeneration(store, 2, within: .milliseconds(100)), "199 ms is less than one poll interval")
+        clock.advance(nanoseconds: 1_000_000)
+        #expect(await waitForGeneration(store, 2, within: .seconds(5)))
+        #expect(servedIP(store) == "10.0.0.9")
+        await waitForSleeper(clock)
+        #expect(clock.sleeperCount == 1, "after the look, the source sleeps again on the same clock")
+
+        task.cancel()
+        await task.value
+        #expect(clock.sleeperCount == 0, "cancellation ends the sleep")
+    }
+}
+
+/// The real clock, remembering every sleep asked of it.
+final class RecordingTime: TimeSource {
+    private let sleeps = Mutex<[UInt64]>([])
+    var asked: [UInt64] { sleeps.withLock { $0 } }
+    func nowNanoseconds() -> UInt64 { SystemTimeSource().nowNanoseconds() }
+    func sleep(nanoseconds: UInt64) async throws {
+        sleeps.withLock { $0.append(nanoseconds) }
+        try await Task.sleep(for: .milliseconds(5))  // virtual 200 ms
+    }
+}
+
+/// Returns once a task sleeps on `clock`.
+func waitForSleeper(_ clock: ManualClock) async {
+    while clock.sleeperCount == 0 { try? await Task.sleep(for: .milliseconds(1)) }
 }
 
 /// True once the store reaches `generation`, false after `timeout`.

@@ -1,3 +1,4 @@
+import Clocks
 import DNSWire
 import NameExpansion
 @testable import Resolver
@@ -11,7 +12,7 @@ struct CacheTests {
         "example.com. \(ttl) IN SOA ns.example.com. hostmaster.example.com. 1 7200 1800 86400 \(minimum)"
     }
 
-    let time = ManualTimeSource()
+    let time = ManualClock()
 
     func cache(_ config: CacheConfig = CacheConfig()) throws -> CacheHandler { try CacheHandler(config: config, time: time) }
 

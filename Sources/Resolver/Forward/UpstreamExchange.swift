@@ -1,3 +1,4 @@
+import Clocks
 import DNSWire
 import NIOCore
 import NIOPosix

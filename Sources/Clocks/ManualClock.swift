@@ -1,10 +1,9 @@
-import DNSWire
 import Synchronization
 
-/// Virtual time for the in-process runner: `now` moves only when the runner advances it, and
-/// sleepers whose deadline has come are resumed then. Each sleeper is tagged with the task-local
-/// `ManualClock.owner` of the task that sleeps, so the runner can tell "this query is waiting on
-/// the clock" (advance) from "this query is still computing" (wait).
+/// Virtual time for tests and the in-process conformance runner: `now` moves only when `advance`
+/// is called, and sleepers whose deadline has come are resumed then. Each sleeper is tagged with the
+/// task-local ``owner`` of the task that sleeps, so a runner can tell "this query is waiting on the
+/// clock" (advance) from "this query is still computing" (wait).
 public final class ManualClock: TimeSource {
     /// Who a sleeping task works for: a query step's number, or 0 for background work.
     @TaskLocal public static var owner = 0
@@ -40,19 +39,29 @@ public final class ManualClock: TimeSource {
         }
     }
 
+    /// The number of tasks sleeping on this clock.
+    public var sleeperCount: Int { state.withLock { $0.sleepers.count } }
+
     /// Whether a task working for `owner` is asleep on this clock.
-    func isSleeping(owner: Int) -> Bool { state.withLock { s in s.sleepers.contains { $0.owner == owner } } }
+    public func isSleeping(owner: Int) -> Bool { state.withLock { s in s.sleepers.contains { $0.owner == owner } } }
 
     /// Counts sleeps begun and cancelled: unchanged between two looks means nothing moved.
-    var events: Int { state.withLock { $0.events } }
+    public var events: Int { state.withLock { $0.events } }
 
     /// The earliest deadline of any sleeper.
-    var nextDeadline: UInt64? { state.withLock { s in s.sleepers.map(\.deadline).min() } }
+    public var nextDeadline: UInt64? { state.withLock { s in s.sleepers.map(\.deadline).min() } }
+
+    /// Moves time forward by `nanoseconds` and wakes the sleepers that are due.
+    public func advance(nanoseconds: UInt64) { advance { $0 &+ nanoseconds } }
+
+    public func advance(seconds: Double) { advance(nanoseconds: UInt64(seconds * 1_000_000_000)) }
 
     /// Moves time to `target` (never backwards) and wakes the sleepers that are due.
-    func advance(to target: UInt64) {
+    public func advance(to target: UInt64) { advance { max($0, target) } }
+
+    private func advance(_ move: (UInt64) -> UInt64) {
         let due = state.withLock { s -> [Sleeper] in
-            s.now = max(s.now, target)
+            s.now = move(s.now)
             let due = s.sleepers.filter { $0.deadline <= s.now }
             s.sleepers.removeAll { $0.deadline <= s.now }
             return due

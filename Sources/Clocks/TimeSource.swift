@@ -1,0 +1,55 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Monotonic time that tests can drive. Every part that waits or measures time takes one; tests
+/// pass a ``ManualClock``.
+public protocol TimeSource: Sendable {
+    /// Nanoseconds on a monotonic clock.
+    func nowNanoseconds() -> UInt64
+    /// Suspends for `nanoseconds` of this source's time.
+    func sleep(nanoseconds: UInt64) async throws
+}
+
+extension TimeSource {
+    /// Suspends for `duration` of this source's time (negative durations do not wait).
+    public func sleep(for duration: Duration) async throws {
+        let (seconds, attoseconds) = duration.components
+        guard seconds >= 0, attoseconds >= 0 else { return try await sleep(nanoseconds: 0) }
+        try await sleep(nanoseconds: UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000))
+    }
+}
+
+/// The real monotonic clock.
+public struct SystemTimeSource: TimeSource {
+    public init() {}
+    public func nowNanoseconds() -> UInt64 {
+        // Read the lazily set origin before `now`, or the first reading is negative and traps.
+        let origin = ContinuousClock.Instant.origin
+        let d = ContinuousClock.now - origin
+        return UInt64(d.components.seconds) * 1_000_000_000 + UInt64(d.components.attoseconds / 1_000_000_000)
+    }
+    public func sleep(nanoseconds: UInt64) async throws { try await Task.sleep(nanoseconds: nanoseconds) }
+}
+
+extension ContinuousClock.Instant {
+    fileprivate static let origin = ContinuousClock.now
+}
+
+/// The real wall clock, for comparing with file timestamps and for timestamps in metrics; nothing
+/// waits on it, so tests have no need to drive it.
+public enum WallClock {
+    /// Nanoseconds since the Unix epoch.
+    public static func nanosecondsSinceEpoch() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+
+    /// Seconds since the Unix epoch.
+    public static func secondsSinceEpoch() -> Double { Double(nanosecondsSinceEpoch()) / 1e9 }
+}
