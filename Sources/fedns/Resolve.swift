@@ -1,15 +1,8 @@
 import ArgumentParser
-import ClusterState
-import DNSWire
-import Foundation
-import Logging
 import NameExpansion
-import NIOPosix
-import Resolver
-import Server
+import PodLookup
 
-/// `fedns resolve NAME`: every query a pod's stub resolver sends for one getaddrinfo call, in order,
-/// with what came back, and the addresses it ends with (DESIGN §3).
+/// `fedns resolve NAME`: the options of a ``Lookup``; the lookup itself lives in PodLookup.
 struct Resolve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show, as a pod would experience it, every query its stub resolver sends for NAME and the addresses it gets.",
@@ -68,117 +61,17 @@ struct Resolve: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let conf = try podResolvConf()
-        let stub = StubFlavor(rawValue: flavor)!
-        let fam = AddressFamily(rawValue: family)!
-        let names = candidates(for: name, conf: conf, flavor: stub)
-        guard !names.isEmpty else { throw ValidationError("'\(name)' is not a domain name") }
-        let trace: StubTrace
-        if let server {
-            let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-            guard let client = DNSClient(server: server, timeoutMilliseconds: Int(timeout * 1000), group: group) else {
-                throw ValidationError("--server: '\(server)' is not an IP address with an optional :port")
-            }
-            trace = await StubWalk.run(candidates: names, family: fam, flavor: stub) { await client.ask($0, $1) }
-            try? await group.shutdownGracefully()
-        } else {
-            trace = try await inProcess(names, family: fam, flavor: stub)
+        let pod: Lookup.Pod = if let resolvConf { .resolvConf(path: resolvConf) } else {
+            .namespace(namespace!, clusterDomain: clusterDomain, hostSearch: hostSearch)
         }
-        let report = ResolveReport(name: name, flavor: stub.rawValue, family: fam.rawValue, ndots: conf.options.ndots,
-                                   search: conf.search.map(\.description), trace: trace)
+        let answers: Lookup.Answers = if let server { .server(server, timeoutSeconds: timeout) } else {
+            .inProcess(clusterStateFile: clusterState!, configFile: config, clientAddress: clientAddress)
+        }
+        let lookup = Lookup(name: name, pod: pod, flavor: StubFlavor(rawValue: flavor)!, family: AddressFamily(rawValue: family)!,
+                            answers: answers)
+        let report: ResolveReport
+        do { report = try await lookup.run() } catch let error as LookupError { throw ValidationError(error.description) }
         print(json ? report.json : report.text, terminator: "")
-        if trace.status != .ok { throw ExitCode(2) }
-    }
-
-    /// The resolv.conf of the pod being simulated.
-    func podResolvConf() throws -> ResolvConf {
-        if let resolvConf {
-            guard let data = FileManager.default.contents(atPath: resolvConf) else { throw ValidationError("cannot read '\(resolvConf)'") }
-            return ResolvConf(parsing: String(decoding: data, as: UTF8.self))
-        }
-        guard let domain = try? DomainName(clusterDomain) else { throw ValidationError("--cluster-domain: '\(clusterDomain)' is not a domain name") }
-        let host = try hostSearch.map { text in
-            guard let d = try? DomainName(text) else { throw ValidationError("--host-search: '\(text)' is not a domain name") }
-            return d
-        }
-        return ResolvConf.kubernetesPod(namespace: namespace!.lowercased(), clusterDomain: domain, hostSearch: host, nameserver: "10.96.0.10")
-    }
-
-    /// Answers from the chain `fedns serve` would build from the same configuration and state file;
-    /// with --namespace the server sees the pod's namespace as a sidecar does (POD_NAMESPACE).
-    func inProcess(_ names: [DomainName], family: AddressFamily, flavor: StubFlavor) async throws -> StubTrace {
-        var flags = CommandLineSettings()
-        flags.configFile = config
-        flags.clusterStateFile = clusterState
-        var environment = ProcessInfo.processInfo.environment
-        if let namespace { environment["POD_NAMESPACE"] = namespace }
-        let resolved: FednsConfig
-        do { resolved = try ConfigResolver.resolve(flags, environment: environment) } catch {
-            throw ValidationError("configuration: \(error)")
-        }
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        var logger = Logger(label: "fedns.resolve")
-        logger.logLevel = .warning
-        let stack = try ResolverStack.build(config: resolved, group: group, logger: logger)
-        let chain = stack.chain
-        let client = clientAddress
-        let trace = await StubWalk.run(candidates: names, family: family, flavor: flavor) { name, type in
-            let query = Message.query(id: UInt16.random(in: 0...UInt16.max), name: name, type: type)
-            let response = await chain.resolve(Request(message: query, transport: .udp, clientAddress: client))
-            return Exchange(reply: response.message, error: nil, transport: "in-process")
-        }
-        try? await group.shutdownGracefully()
-        return trace
-    }
-}
-
-/// What `fedns resolve` prints.
-struct ResolveReport: Codable {
-    var name: String
-    var flavor: String
-    var family: String
-    var ndots: Int
-    var search: [String]
-    var trace: StubTrace
-
-    var json: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let data = (try? encoder.encode(self)) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self) + "\n"
-    }
-
-    /// One line per query, then the result:
-    ///
-    /// ```text
-    /// 1  nginx.mynamespace.myfederation.default.svc.cluster.local. A     → NXDOMAIN
-    /// ```
-    var text: String {
-        var out = "\(name) with \(flavor), family \(family), ndots:\(ndots), search \(search.isEmpty ? "(none)" : search.joined(separator: " "))\n"
-        let width = trace.queries.map(\.name.count).max() ?? 0
-        let numberWidth = String(trace.queries.count).count
-        for q in trace.queries {
-            var line = String(q.index).padding(toLength: numberWidth, withPad: " ", startingAt: 0) + "  "
-            line += q.name.padding(toLength: width, withPad: " ", startingAt: 0) + " "
-            line += q.type.padding(toLength: 5, withPad: " ", startingAt: 0) + " → " + q.rcode
-            if !q.answer.isEmpty { line += "  " + q.answer.joined(separator: ", ") }
-            if let error = q.error { line += "  (\(error))" }
-            if q.transport == "tcp" { line += "  [tcp]" }
-            out += line + "\n"
-        }
-        let count = "\(trace.queries.count) quer\(trace.queries.count == 1 ? "y" : "ies")"
-        switch trace.status {
-        case .ok:
-            out += "result: \(trace.addresses.joined(separator: " ")) (from \(trace.answeredName ?? "?"), after \(count))\n"
-        case .nodata:
-            out += "result: no address (NODATA\(trace.answeredName.map { " at \($0)" } ?? ""), after \(count))\n"
-        case .nxdomain:
-            out += "result: name not found (every name NXDOMAIN, after \(count))\n"
-        case .servfail:
-            out += "result: temporary failure (SERVFAIL, after \(count))\n"
-        case .error:
-            out += "result: lookup failed (no usable reply, after \(count))\n"
-        }
-        return out
+        if !report.succeeded { throw ExitCode(2) }
     }
 }

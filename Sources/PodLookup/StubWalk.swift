@@ -13,7 +13,7 @@ struct Exchange: Sendable {
 }
 
 /// Which address families getaddrinfo asks for (`AF_INET`, `AF_INET6`, `AF_UNSPEC`).
-enum AddressFamily: String, Sendable, CaseIterable {
+public enum AddressFamily: String, Sendable, CaseIterable {
     case inet, inet6, any
 
     /// The query types the stub sends for each name, in the order it sends them.

@@ -5,7 +5,7 @@ import NameExpansion
 import NIOPosix
 import Synchronization
 import Testing
-@testable import fedns
+@testable import PodLookup
 
 /// A server's data for these tests: records as zone text; names in `servfail` fail; an absent name is
 /// NXDOMAIN, a present name without the type NODATA.
