@@ -31,7 +31,7 @@ final class LoopbackUpstream: Sendable {
         Thread.detachNewThread { server.acceptTCP() }
     }
 
-    var address: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    var address: String { AddressAndPort(host: host, port: port)?.description ?? "\(host):\(port)" }
 
     func stop() {
         stopped.store(true, ordering: .relaxed)

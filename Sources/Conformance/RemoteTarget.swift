@@ -29,11 +29,11 @@ public final class RemoteTarget: ScenarioTarget {
 
     /// A server someone else started: the scripted upstreams bind their scenario addresses as written.
     public static func external(_ scenario: Scenario, server: String, clusterStateFile: String?, reloadWait: Double = 1.5) async throws -> RemoteTarget {
-        guard let hp = HostPortText.split(server) else { throw ScenarioError("--server: '\(server)' is not HOST:PORT") }
+        guard case .success(let hp) = AddressAndPort.parse(server) else { throw ScenarioError("--server: '\(server)' is not HOST:PORT") }
         let script = UpstreamScript(scenario.upstreams)
         let target = RemoteTarget(script: script, host: hp.host, port: hp.port, stateFile: clusterStateFile, reloadWait: reloadWait)
         for u in scenario.upstreams {
-            guard let a = HostPortText.split(u.address) else { continue }
+            guard case .success(let a) = AddressAndPort.parse(u.address) else { continue }
             target.upstreams.append(try LoopbackUpstream(u, host: a.host, port: a.port, script: script))
         }
         if let clusterStateFile, let objects = scenario.cluster {
@@ -57,7 +57,7 @@ public final class RemoteTarget: ScenarioTarget {
             for u in scenario.upstreams {
                 let server = try LoopbackUpstream(u, host: "127.0.0.1", port: 0, script: script)
                 target.upstreams.append(server)
-                if let a = HostPortText.split(u.address) { mapping["\(IPAddress.canonical(a.host) ?? a.host):\(a.port)"] = server.address }
+                if case .success(let a) = AddressAndPort.parse(u.address) { mapping[a.description] = server.address }
             }
             let metricsPort = try Sockets.freePort(host: "127.0.0.1")
             target.metricsPort = metricsPort
@@ -91,8 +91,8 @@ public final class RemoteTarget: ScenarioTarget {
     static func spawnConfig(_ yaml: String, upstreams mapping: [String: String], listen: String, metrics: String, stateFile: String) throws -> String {
         var map = (try Yams.load(yaml: yaml) as? [String: Any]) ?? [:]
         func rewrite(_ s: String) -> String {
-            guard let a = HostPortText.split(s) else { return s }
-            return mapping["\(IPAddress.canonical(a.host) ?? a.host):\(a.port)"] ?? s
+            guard case .success(let a) = AddressAndPort.parse(s) else { return s }
+            return mapping[a.description] ?? s
         }
         if let list = map["upstreams"] as? [Any] {
             map["upstreams"] = list.map { ($0 as? String).map(rewrite) ?? $0 }

@@ -80,7 +80,7 @@ public enum ScenarioParser {
     static func parseUpstream(_ f: Field, index: Int) throws -> ScriptedUpstream {
         let m = try f.mapping(known: ["name", "address", "steps", "entries"])
         let address = try m["address"].string()
-        guard HostPortText.split(address) != nil else { throw m["address"].fail("'\(address)' is not IP:PORT") }
+        if case .failure(let error) = AddressAndPort.parse(address) { throw m["address"].fail("\(error); expected IP:PORT") }
         let entries = try m["entries"].listOrNil()?.map(parseEntry) ?? []
         return ScriptedUpstream(name: try m["name"].stringOrNil() ?? address, address: address,
                                 steps: try m["steps"].rangeOrNil(), entries: entries)
@@ -367,22 +367,5 @@ struct Field {
             throw fail("must be a step number or [FROM, TO]")
         }
         return a...b
-    }
-}
-
-/// `HOST:PORT` / `[V6]:PORT` text.
-enum HostPortText {
-    static func split(_ text: String) -> (host: String, port: UInt16)? {
-        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
-            let host = String(text[text.index(after: text.startIndex)..<close])
-            let rest = text[text.index(after: close)...]
-            guard rest.hasPrefix(":"), let p = UInt16(rest.dropFirst()) else { return (host, 53) }
-            return IPAddress.canonical(host) == nil ? nil : (host, p)
-        }
-        let parts = text.split(separator: ":")
-        if parts.count == 2, let p = UInt16(parts[1]) {
-            return IPAddress.canonical(String(parts[0])) == nil ? nil : (String(parts[0]), p)
-        }
-        return IPAddress.canonical(text) == nil ? nil : (text, 53)
     }
 }

@@ -40,8 +40,8 @@ public final class UpstreamScript: Sendable {
 
     func upstream(at host: String, port: UInt16) -> ScriptedUpstream? {
         upstreams.first { u in
-            guard let hp = HostPortText.split(u.address) else { return false }
-            return IPAddress.canonical(hp.host) == IPAddress.canonical(host) && hp.port == port
+            guard case .success(let hp) = AddressAndPort.parse(u.address) else { return false }
+            return hp == AddressAndPort(host: host, port: port)
         }
     }
 
