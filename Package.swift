@@ -78,6 +78,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "NameExpansionTests", dependencies: ["NameExpansion"]),
+        .testTarget(name: "ClocksTests", dependencies: ["Clocks"]),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"]),
         .testTarget(name: "ClusterStateTests", dependencies: [
             "Clocks", "ClusterState", "NameExpansion", .product(name: "Logging", package: "swift-log"),
