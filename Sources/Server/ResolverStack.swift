@@ -20,15 +20,17 @@ public struct ResolverStack {
     public let services: [any ServiceLifecycle.Service]
 
     /// Builds the chain and its services from `config`; loads the cluster state file once, synchronously.
-    /// - Parameter transport: how the forwarder reaches upstreams; nil means real sockets on `group`
-    ///   (the conformance runner passes its scripted upstreams).
+    /// - Parameters:
+    ///   - time: the clock of everything that waits: the file source's polls, the cache, the forwarder.
+    ///   - transport: how the forwarder reaches upstreams; nil means real sockets on `group`
+    ///     (the conformance runner passes its scripted upstreams).
     public static func build(config: FednsConfig, group: any EventLoopGroup, logger: Logger,
                              time: any TimeSource = SystemTimeSource(),
                              transport: (any UpstreamTransport)? = nil) throws -> ResolverStack {
         let snapshots = SnapshotStore(nodeName: config.nodeName)
         var services: [any ServiceLifecycle.Service] = []
         if let path = config.clusterStateFile {
-            let source = FileSource(path: path, store: snapshots, logger: logger)
+            let source = FileSource(path: path, store: snapshots, logger: logger, time: time)
             do {
                 _ = try source.loadOnce()
             } catch {
