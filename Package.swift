@@ -23,14 +23,16 @@ let package = Package(
         // Monotonic time and sleep that tests drive (`ManualClock`), for every part that waits.
         .target(name: "Clocks"),
         .target(name: "DNSWire", dependencies: ["CLDNS", "NameExpansion"]),
+        // The one YAML reader (config file, cluster objects, scenarios): values with file, line and key.
+        .target(name: "YAMLReader", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(name: "ClusterState", dependencies: [
-            "Clocks", "NameExpansion",
+            "Clocks", "NameExpansion", "YAMLReader",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
         ]),
         .target(name: "Resolver", dependencies: [
-            "Clocks", "DNSWire", "ClusterState", "NameExpansion",
+            "Clocks", "DNSWire", "ClusterState", "NameExpansion", "YAMLReader",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -41,7 +43,7 @@ let package = Package(
             "Forward/README.md",
         ]),
         .target(name: "Server", dependencies: [
-            "Clocks", "Resolver", "DNSWire", "ClusterState", "NameExpansion",
+            "Clocks", "Resolver", "DNSWire", "ClusterState", "NameExpansion", "YAMLReader",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -52,7 +54,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "Conformance", dependencies: [
-            "Clocks", "Server", "Resolver", "DNSWire", "ClusterState", "NameExpansion",
+            "Clocks", "Server", "Resolver", "DNSWire", "ClusterState", "NameExpansion", "YAMLReader",
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -65,11 +67,11 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "fedns", dependencies: [
-            "Server", "Resolver", "ClusterState", "DNSWire", "NameExpansion", "Conformance", "PodLookup",
+            "Server", "Resolver", "ClusterState", "DNSWire", "NameExpansion", "Conformance", "PodLookup", "YAMLReader",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // libFuzzer targets: the gate and the codec, and the whole per-query path (scripts/fuzz.sh).
+        // libFuzzer targets: the gate and the codec, the whole per-query path, the config file (scripts/fuzz.sh).
         .target(name: "FuzzDriver"),
         .executableTarget(name: "FuzzWire", dependencies: ["DNSWire", "FuzzDriver"]),
         .executableTarget(name: "FuzzEngine", dependencies: [
@@ -77,17 +79,18 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .executableTarget(name: "FuzzConfig", dependencies: ["FuzzDriver", "Server", "YAMLReader"]),
         .testTarget(name: "NameExpansionTests", dependencies: ["NameExpansion"]),
         .testTarget(name: "ClocksTests", dependencies: ["Clocks"]),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"]),
         .testTarget(name: "ClusterStateTests", dependencies: [
-            "Clocks", "ClusterState", "NameExpansion", .product(name: "Logging", package: "swift-log"),
+            "Clocks", "ClusterState", "NameExpansion", "YAMLReader", .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "ResolverTests", dependencies: ["Clocks", "Resolver", "DNSWire", "ClusterState", "NameExpansion"]),
+        .testTarget(name: "ResolverTests", dependencies: ["Clocks", "Resolver", "DNSWire", "ClusterState", "NameExpansion", "YAMLReader"]),
         .testTarget(name: "PodLookupTests", dependencies: [
             "PodLookup", "DNSWire", "NameExpansion", .product(name: "NIOPosix", package: "swift-nio"),
         ]),
-        .testTarget(name: "ServerTests", dependencies: ["Server", "Resolver", "DNSWire", "ClusterState"]),
-        .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "DNSWire"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "Resolver", "DNSWire", "ClusterState", "YAMLReader"]),
+        .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "DNSWire", "YAMLReader"]),
     ]
 )

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Coverage-guided fuzzing of what fedns reads from the network: FuzzWire (the gate, the query built
-# from it, and the ldns codec on upstream replies) or FuzzEngine (the whole per-query path, every
-# handler, in-process). Not part of the test command; run it after touching DNSWire or a handler.
-# Usage: scripts/fuzz.sh [SECONDS] [CORPUS_DIR] [FuzzWire|FuzzEngine]
+# Coverage-guided fuzzing of what fedns reads: FuzzWire (the gate, the query built from it, and the
+# ldns codec on upstream replies), FuzzEngine (the whole per-query path, every handler, in-process)
+# or FuzzConfig (the config file: the YAML reader and every owner's section). Not part of the test
+# command; run it after touching DNSWire, a handler or a config section. Seeds in
+# fuzz/corpus/TARGET, when present, are read beside the working corpus.
+# Usage: scripts/fuzz.sh [SECONDS] [CORPUS_DIR] [FuzzWire|FuzzEngine|FuzzConfig]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-300}"
@@ -21,4 +23,6 @@ extra=()
 # Swift keeps pointers in multi-payload enums with tag bits set, which LeakSanitizer cannot follow:
 # the engine (snapshots full of such enums) would report false leaks. FuzzWire keeps leak checks.
 if [ "$target" = FuzzEngine ]; then extra=(-detect_leaks=0); export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}"; fi
-exec "$bin" -max_total_time="$seconds" -print_final_stats=1 "${extra[@]}" "$corpus"
+seeds=()
+if [ -d "fuzz/corpus/$target" ]; then seeds=("fuzz/corpus/$target"); fi
+exec "$bin" -max_total_time="$seconds" -print_final_stats=1 "${extra[@]}" "$corpus" "${seeds[@]}"

@@ -128,7 +128,7 @@ public final class FileSource: Sendable {
             }
             let result: LoadResult
             do throws(ObjectError) {
-                result = try ObjectLoader.read(yaml: text)
+                result = try ObjectLoader.read(yaml: text, file: path)
             } catch {
                 w.lastBytesError = error
                 return fail(error, &w)

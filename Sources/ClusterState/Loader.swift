@@ -1,11 +1,14 @@
 import NameExpansion
-import Yams
+import YAMLReader
 
 /// A Kubernetes object that could not be read: kind, namespace/name and the offending field.
 ///
 /// `field` is a JSON-path-ish location inside the object (`spec.clusterIPs[1]`,
 /// `endpoints[0].addresses[0]`); for a YAML syntax error `kind` is `YAML` and `field` is `line N`.
+/// With the file and line: `cluster.yaml:14: Service mynamespace/nginx: spec.clusterIP: '10.0.0.x' is not an IP address`.
 public struct ObjectError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The file the object was read from, when the loader was given its name.
+    public var file: String?
     public var kind: String
     public var namespace: String?
     public var name: String?
@@ -13,14 +16,14 @@ public struct ObjectError: Error, Equatable, Sendable, CustomStringConvertible {
     public var problem: String
     /// The line of the file the problem was found at, when known.
     public var line: Int?
-    public init(kind: String, namespace: String?, name: String?, field: String, problem: String, line: Int? = nil) {
+    public init(kind: String, namespace: String?, name: String?, field: String, problem: String, line: Int? = nil, file: String? = nil) {
         self.kind = kind; self.namespace = namespace; self.name = name; self.field = field; self.problem = problem
-        self.line = line
+        self.line = line; self.file = file
     }
     public var description: String {
         let id = [namespace, name].compactMap { $0 }.joined(separator: "/")
-        let at = line.map { field == "line \($0)" ? "" : " (line \($0))" } ?? ""
-        return "\(kind) \(id.isEmpty ? "<unnamed>" : id): \(field): \(problem)\(at)"
+        let place = ConfigError(field: "", problem: "", file: file, line: line).place
+        return "\(place)\(kind) \(id.isEmpty ? "<unnamed>" : id): \(field): \(problem)"
     }
 }
 
@@ -42,48 +45,23 @@ public struct LoadResult: Sendable, Equatable {
 /// `kind`). Other kinds are skipped with a warning. The first malformed object stops the load with an
 /// ``ObjectError`` naming its kind, namespace/name and field.
 public enum ObjectLoader {
-    /// The objects in `text`; warnings are dropped.
-    public static func load(yaml text: String) throws(ObjectError) -> ClusterObjects {
-        try read(yaml: text).objects
+    /// The objects in `text`; warnings are dropped. `file` names the file in errors.
+    public static func load(yaml text: String, file: String? = nil) throws(ObjectError) -> ClusterObjects {
+        try read(yaml: text, file: file).objects
     }
 
     /// The objects in `text`, with warnings about skipped objects.
-    public static func read(yaml text: String) throws(ObjectError) -> LoadResult {
+    public static func read(yaml text: String, file: String? = nil) throws(ObjectError) -> LoadResult {
         var reader = ObjectReader()
-        do {
-            // Not `compose_all`: its sequence ends quietly at a syntax error, dropping the rest of the file.
-            let parser = try Parser(yaml: text)
-            while let document = try parser.nextRoot() {
-                try reader.readDocument(document)
-            }
-        } catch let error as ObjectError {
-            throw error
-        } catch let error as YamlError {
-            throw syntaxError(error)
-        } catch {
-            throw ObjectError(kind: "YAML", namespace: nil, name: nil, field: "-", problem: "\(error)")
+        let documents: [YAMLField]
+        do { documents = try YAMLField.documents(text, file: file) } catch {
+            throw ObjectError(kind: "YAML", namespace: nil, name: nil, field: error.line.map { "line \($0)" } ?? "-",
+                              problem: error.problem, line: error.line, file: file)
+        }
+        for document in documents {
+            try reader.readDocument(document)
         }
         return LoadResult(objects: reader.objects, warnings: reader.warnings)
-    }
-
-    private static func syntaxError(_ error: YamlError) -> ObjectError {
-        func make(_ problem: String, _ context: YamlError.Context?, _ mark: Mark) -> ObjectError {
-            let about = context.map { "\($0.text) at line \($0.mark.line), column \($0.mark.column): " } ?? ""
-            return ObjectError(kind: "YAML", namespace: nil, name: nil, field: "line \(mark.line)",
-                               problem: "\(about)\(problem) (column \(mark.column))", line: mark.line)
-        }
-        switch error {
-        case let .scanner(context, problem, mark, _): return make(problem, context, mark)
-        case let .parser(context, problem, mark, _): return make(problem, context, mark)
-        case let .composer(context, problem, mark, _): return make(problem, context, mark)
-        case let .duplicatedKeysInMapping(duplicates, context):
-            return make("duplicate keys \(duplicates.joined(separator: ", "))", nil, context.mark)
-        case let .reader(problem, offset, _, _):
-            return ObjectError(kind: "YAML", namespace: nil, name: nil, field: "offset \(offset ?? 0)", problem: problem)
-        default:
-            // The default description of the others does not quote the input.
-            return ObjectError(kind: "YAML", namespace: nil, name: nil, field: "-", problem: "\(error)")
-        }
     }
 }
 
@@ -98,8 +76,8 @@ private struct ObjectReader {
         ignoredOrder.map { "ignored \(ignored[$0]!) \($0)" }
     }
 
-    mutating func readDocument(_ node: YAMLNode) throws(ObjectError) {
-        let root = Field(node: node, path: "", object: ObjectID(kind: "Object"), line: node.mark?.line)
+    mutating func readDocument(_ document: YAMLField) throws(ObjectError) {
+        let root = Field(yaml: document, object: ObjectID(kind: "Object"))
         if root.isAbsent { return }  // an empty document (`---` with nothing after it)
         try readObject(root, listKind: nil, listAPIVersion: nil)
     }
@@ -355,8 +333,6 @@ private struct ObjectReader {
     }
 }
 
-private typealias YAMLNode = Yams.Node
-
 /// Which object a field belongs to, for error messages.
 private struct ObjectID {
     var kind: String
@@ -364,54 +340,37 @@ private struct ObjectID {
     var name: String?
 }
 
-/// A position in a YAML tree: the node (nil when absent), its path, and its object.
+/// A position in an object: the shared reader's field (node, path, file, line) and the object it
+/// belongs to, so an error names kind, namespace/name, key, file and line. Scalars are read as the
+/// API reads them: a quoted number or boolean is an error.
 private struct Field {
-    let node: YAMLNode?
-    let path: String
+    let yaml: YAMLField
     var object: ObjectID
-    /// The line of the node, else of the nearest enclosing node.
-    let line: Int?
 
-    /// True for a missing key or an explicit null.
-    var isAbsent: Bool {
-        guard let node else { return true }
-        if case .scalar = node { return node.tag == Tag(.null) }
-        return false
-    }
-    var isMapping: Bool { node?.mapping != nil }
+    var isAbsent: Bool { yaml.isAbsent }
+    var isMapping: Bool { yaml.isMapping }
 
     func fail(_ problem: String) -> ObjectError {
         ObjectError(kind: object.kind, namespace: object.namespace, name: object.name,
-                    field: path.isEmpty ? "(object)" : path, problem: problem, line: line)
+                    field: yaml.path.isEmpty ? "(object)" : yaml.path, problem: problem, line: yaml.line, file: yaml.file)
     }
 
-    func within(_ id: ObjectID) -> Field { Field(node: node, path: "", object: id, line: line) }
+    private func fail(_ error: ConfigError) -> ObjectError { fail(error.problem) }
 
-    func child(_ node: YAMLNode?, path: String) -> Field {
-        Field(node: node, path: path, object: object, line: node?.mark?.line ?? line)
-    }
+    func within(_ id: ObjectID) -> Field { Field(yaml: yaml.renamed(""), object: id) }
 
     /// `path.key`
-    subscript(key: String) -> Field {
-        child(isAbsent ? nil : node?.mapping?[key], path: path.isEmpty ? key : "\(path).\(key)")
-    }
+    subscript(key: String) -> Field { Field(yaml: yaml[key], object: object) }
 
     /// `path["key"]`, for keys with dots such as labels.
-    func label(_ key: String) -> Field {
-        child(isAbsent ? nil : node?.mapping?[key], path: "\(path)[\"\(key)\"]")
-    }
+    func label(_ key: String) -> Field { Field(yaml: yaml.label(key), object: object) }
 
     /// `path[i]` (a field that need not exist, for messages).
-    func at(_ index: Int) -> Field {
-        let items = node?.sequence.map(Array.init) ?? []
-        return child(index < items.count ? items[index] : nil, path: "\(path)[\(index)]")
-    }
+    func at(_ index: Int) -> Field { Field(yaml: yaml.at(index), object: object) }
 
     /// The elements of a list; none when absent or null.
     func items() throws(ObjectError) -> [Field] {
-        if isAbsent { return [] }
-        guard let seq = node?.sequence else { throw fail("expected a list") }
-        return seq.enumerated().map { i, n in child(n, path: "\(path)[\(i)]") }
+        do { return try yaml.items().map { Field(yaml: $0, object: object) } } catch { throw fail("expected a list") }
     }
 
     /// `self`, checked to be a mapping (or absent).
@@ -426,9 +385,7 @@ private struct Field {
     }
 
     func string() throws(ObjectError) -> String? {
-        if isAbsent { return nil }
-        guard let scalar = node?.scalar else { throw fail("expected a string") }
-        return scalar.string
+        do { return try yaml.string() } catch { throw fail("expected a string") }
     }
 
     func requiredString() throws(ObjectError) -> String {
@@ -438,31 +395,13 @@ private struct Field {
 
     /// A YAML/JSON boolean (`true`/`false`); a quoted string is an error, as in the API.
     func bool() throws(ObjectError) -> Bool? {
-        if isAbsent { return nil }
-        guard let scalar = node?.scalar, node?.tag == Tag(.bool), let value = Bool.construct(from: scalar) else {
-            throw fail("expected true or false")
-        }
-        return value
+        do { return try yaml.bool() } catch { throw fail("expected true or false") }
     }
 
     /// A decimal integer within `range`; a quoted number is an error, as in the API.
     func int(in range: ClosedRange<Int>) throws(ObjectError) -> Int? {
-        if isAbsent { return nil }
-        guard let scalar = node?.scalar, node?.tag == Tag(.int), let value = Int(scalar.string), range.contains(value) else {
-            let shown = node?.scalar?.string ?? "a \(node.map(Self.shape) ?? "value")"
-            throw fail("'\(shown)' is not an integer \(range.lowerBound)…\(range.upperBound)")
-        }
-        return value
+        do { return try yaml.int(in: range) } catch { throw fail(error) }
     }
-
-    static func shape(_ node: YAMLNode) -> String {
-        switch node {
-        case .mapping: return "mapping"
-        case .sequence: return "list"
-        default: return "value"
-        }
-    }
-
     /// Reads `metadata.name` and `metadata.namespace` (default `default`) into the object's identity.
     func identified(namespaced: Bool, nameIsLabel: Bool) throws(ObjectError) -> Field {
         let metadata = try self["metadata"].mapping()

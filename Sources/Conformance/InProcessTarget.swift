@@ -28,9 +28,9 @@ public final class InProcessTarget: ScenarioTarget {
         script = UpstreamScript(scenario.upstreams)
         var config = try ConfigLoader.apply(yaml: scenario.configYAML, to: FednsConfig())
         config.clusterStateFile = nil
-        if config.upstreams.isEmpty && config.stubDomains.isEmpty {
+        if config.forward.upstreams.isEmpty && config.forward.stubDomains.isEmpty {
             // An address no script answers: forwarding fails at once, as with a closed port.
-            config.upstreams = [HostPort(host: "192.0.2.254", port: 53)]
+            config.forward.upstreams = [try Upstream(host: "192.0.2.254")]
         }
         config.listen = [HostPort(host: "127.0.0.1", port: 53)]
         var logger = Logger(label: "fedns.conformance")

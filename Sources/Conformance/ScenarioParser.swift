@@ -2,10 +2,11 @@ import DNSWire
 import Foundation
 import NameExpansion
 import Yams
+import YAMLReader
 
 /// Reads scenario files (conformance/README.md). Every error names the file and the field.
 public enum ScenarioParser {
-    static let topKeys: Set<String> = ["name", "description", "tags", "config", "cluster", "upstreams", "steps"]
+    static let topKeys: Set<String> = ["name", "description", "tags", "config", "world", "cluster", "upstreams", "steps"]
 
     public static func parse(file path: String) throws(ScenarioError) -> Scenario {
         guard let data = FileManager.default.contents(atPath: path) else { throw ScenarioError("\(path): cannot read") }
@@ -13,34 +14,45 @@ public enum ScenarioParser {
     }
 
     public static func parse(_ text: String, path: String) throws(ScenarioError) -> Scenario {
-        let root: Any?
-        do { root = try Yams.load(yaml: text) } catch { throw ScenarioError("\(path): not valid YAML: \(error)") }
         do {
-            let top = try Field(root, "").mapping(known: topKeys)
+            let root = try YAMLField.document(text, file: path)
+            let top = try Field(root).mapping(known: topKeys)
             let fallback = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
             let name = try top["name"].stringOrNil() ?? fallback
             let tags = Set(try top["tags"].listOrNil()?.map { try $0.string() } ?? [])
             var configYAML = ""
-            if let config = top["config"].value {
-                guard config is [String: Any] else { throw top["config"].fail("must be a mapping of fedns settings") }
-                configYAML = try Yams.dump(object: config)
+            if top["config"].isPresent {
+                guard top["config"].yaml.isMapping, let node = top["config"].yaml.node else {
+                    throw top["config"].fail("must be a mapping of fedns settings")
+                }
+                configYAML = try Yams.serialize(node: node)
             }
-            let cluster = try parseCluster(top["cluster"])
+            let world = try parseWorld(top["world"], scenarioPath: path)
+            var cluster = try parseCluster(top["cluster"])
+            if let world {
+                guard let own = cluster else { throw top["cluster"].fail("a scenario with a world has a synced cluster") }
+                for object in own where world.contains(where: { $0.key == object.key }) {
+                    throw top["cluster"].fail("\(object.key) is already in the world")
+                }
+                cluster = world + own
+            }
             let upstreams = try top["upstreams"].listOrNil()?.enumerated().map { i, u in try parseUpstream(u, index: i) } ?? []
             guard let stepList = try top["steps"].listOrNil(), !stepList.isEmpty else { throw top["steps"].fail("at least one step is required") }
             let steps = try stepList.enumerated().map { i, s in try parseStep(s, index: i + 1) }
-            for s in steps {
+            for (s, f) in zip(steps, stepList) {
                 if case .expectUpstream(let e) = s.action, let u = e.upstream, !upstreams.contains(where: { $0.name == u }) {
-                    throw ScenarioError("steps[\(s.index - 1)].expectUpstream.upstream: no upstream named '\(u)'")
+                    throw f["expectUpstream"]["upstream"].fail("no upstream named '\(u)'")
                 }
             }
             let scenario = Scenario(name: name, path: path, tags: tags, configYAML: configYAML, cluster: cluster, upstreams: upstreams, steps: steps)
             if scenario.isStatic && (!upstreams.isEmpty || scenario.hasClusterChanges || cluster == nil) {
-                throw ScenarioError("tags: a static scenario has no upstreams, no cluster changes and a synced cluster")
+                throw top["tags"].fail("a static scenario has no upstreams, no cluster changes and a synced cluster")
             }
             return scenario
         } catch let error as ScenarioError {
-            throw ScenarioError("\(path): \(error.message)")
+            throw error
+        } catch let error as ConfigError {
+            throw ScenarioError(error.description)
         } catch {
             throw ScenarioError("\(path): \(error)")
         }
@@ -48,14 +60,33 @@ public enum ScenarioParser {
 
     // MARK: cluster
 
+    /// `world: PATH`: a shared cluster, a file of Kubernetes objects (as a state file holds them),
+    /// relative to the scenario file.
+    static func parseWorld(_ f: Field, scenarioPath: String) throws -> [ClusterObject]? {
+        guard let relative = try f.stringOrNil() else { return nil }
+        let file = relative.hasPrefix("/") ? relative
+            : ((scenarioPath as NSString).deletingLastPathComponent as NSString).appendingPathComponent(relative)
+        guard let data = FileManager.default.contents(atPath: file) else { throw f.fail("cannot read the world file '\(file)'") }
+        var out: [ClusterObject] = []
+        for document in try YAMLField.documents(String(decoding: data, as: UTF8.self), file: file) where !document.isAbsent {
+            let object = try clusterObject(Field(document))
+            if out.contains(where: { $0.key == object.key }) { throw Field(document).fail("\(object.key) appears twice in the world") }
+            out.append(object)
+        }
+        return out
+    }
+
     static func parseCluster(_ f: Field) throws -> [ClusterObject]? {
-        guard let value = f.value else { return [] }
-        if let s = value as? String {
+        guard f.isPresent else { return [] }
+        if let s = f.text {
             if s == "unsynced" { return nil }
-            // Multi-document YAML text, as `kubectl get -o yaml` or a state file holds it.
+            // Multi-document YAML text, as `kubectl get -o yaml` or a state file holds it; its
+            // lines are counted from the scenario's `cluster` key.
             var out: [ClusterObject] = []
-            for (i, doc) in try Yams.load_all(yaml: s).enumerated() {
-                out.append(try clusterObject(Field(doc, "\(f.path)[\(i)]")))
+            for (i, doc) in try YAMLField.documents(s, file: f.yaml.file).enumerated() where !doc.isAbsent {
+                let shifted = YAMLField(node: doc.node, path: "\(f.yaml.path)[\(i)]", file: doc.file,
+                                        line: doc.line.flatMap { line in f.yaml.line.map { $0 + line } })
+                out.append(try clusterObject(Field(shifted)))
             }
             return out
         }
@@ -63,13 +94,14 @@ public enum ScenarioParser {
     }
 
     static func clusterObject(_ f: Field) throws -> ClusterObject {
-        ClusterObject(key: try objectKey(f), yaml: try Yams.dump(object: f.value))
+        guard let node = f.yaml.node else { throw f.fail("must be a Kubernetes object") }
+        return ClusterObject(key: try objectKey(f), yaml: try Yams.serialize(node: node))
     }
 
     static func objectKey(_ f: Field) throws -> ObjectKey {
         let m = try f.mapping(known: nil)
         let meta = m["metadata"]
-        let metaMap = meta.value == nil ? nil : try meta.mapping(known: nil)
+        let metaMap = meta.isPresent ? try meta.mapping(known: nil) : nil
         guard let name = try metaMap?["name"].stringOrNil() ?? m["name"].stringOrNil() else { throw f.fail("metadata.name is required") }
         let namespace = try metaMap?["namespace"].stringOrNil() ?? m["namespace"].stringOrNil() ?? ""
         return ObjectKey(kind: try m["kind"].string(), namespace: namespace, name: name)
@@ -89,7 +121,7 @@ public enum ScenarioParser {
     static func parseEntry(_ f: Field) throws -> ScriptedEntry {
         let m = try f.mapping(known: ["match", "steps", "delay", "before", "reply", "action", "raw"])
         var match = ScriptedEntry.Match()
-        if m["match"].value != nil {
+        if m["match"].isPresent {
             let mm = try m["match"].mapping(known: ["qname", "subdomain", "qtype", "opcode", "transport"])
             match.qname = try mm["qname"].stringOrNil().map { try domain($0, mm["qname"]) }
             match.subdomain = try mm["subdomain"].stringOrNil().map { try domain($0, mm["subdomain"]) }
@@ -98,7 +130,7 @@ public enum ScenarioParser {
             match.transport = try mm["transport"].stringOrNil().map { try transport($0, mm["transport"]) }
         }
         let before: [ScriptedEntry.Extra] = try m["before"].listOrNil()?.map { e in
-            if let s = e.value as? String {
+            if let s = e.text {
                 switch s {
                 case "junk": return .junk
                 case "wrongId": return .wrongID
@@ -110,7 +142,7 @@ public enum ScenarioParser {
             return .raw(try hex(em["raw"]))
         } ?? []
         let action: ScriptedEntry.Action
-        if m["raw"].value != nil {
+        if m["raw"].isPresent {
             action = .raw(try hex(m["raw"]))
         } else if let a = try m["action"].stringOrNil() {
             switch a {
@@ -130,7 +162,7 @@ public enum ScenarioParser {
     }
 
     static func parseReply(_ f: Field) throws -> ReplySpec {
-        guard f.value != nil else { return ReplySpec() }
+        guard f.isPresent else { return ReplySpec() }
         let m = try f.mapping(known: ["rcode", "flags", "answer", "authority", "additional", "ede"])
         var r = ReplySpec()
         if let s = try m["rcode"].stringOrNil() { r.rcode = try rcode(s, m["rcode"]) }
@@ -146,11 +178,11 @@ public enum ScenarioParser {
 
     static func parseStep(_ f: Field, index: Int) throws -> Step {
         let m = try f.mapping(known: ["query", "expect", "expectUpstream", "clusterChange", "timePasses", "comment"])
-        let kinds = ["query", "expectUpstream", "clusterChange", "timePasses"].filter { m[$0].value != nil }
+        let kinds = ["query", "expectUpstream", "clusterChange", "timePasses"].filter { m[$0].isPresent }
         guard kinds.count == 1 else { throw f.fail("a step has exactly one of query, expectUpstream, clusterChange, timePasses") }
         switch kinds[0] {
         case "query":
-            guard m["expect"].value != nil else { throw f.fail("a query step needs expect") }
+            guard m["expect"].isPresent else { throw f.fail("a query step needs expect") }
             return Step(action: .query(try parseQuery(m["query"]), try parseExpect(m["expect"])), index: index)
         case "expectUpstream":
             let e = try m["expectUpstream"].mapping(known: ["upstream", "name", "type", "transport", "count", "atLeast"])
@@ -178,7 +210,7 @@ public enum ScenarioParser {
 
     static func parseQuery(_ f: Field) throws -> QuerySpec {
         var q = QuerySpec()
-        if let s = f.value as? String {
+        if let s = f.text {
             // Short form: `name TYPE`.
             let parts = s.split(separator: " ")
             guard parts.count == 2 else { throw f.fail("short form is 'NAME TYPE'") }
@@ -187,7 +219,7 @@ public enum ScenarioParser {
             return q
         }
         let m = try f.mapping(known: ["name", "type", "class", "opcode", "transport", "flags", "edns", "raw"])
-        if m["raw"].value != nil {
+        if m["raw"].isPresent {
             q.raw = try hex(m["raw"])
             q.transport = try m["transport"].stringOrNil().map { try transport($0, m["transport"]) } ?? .udp
             return q
@@ -208,10 +240,10 @@ public enum ScenarioParser {
         if let o = try m["opcode"].stringOrNil() { q.opcode = try opcode(o, m["opcode"]) }
         if let t = try m["transport"].stringOrNil() { q.transport = try transport(t, m["transport"]) }
         if let l = try m["flags"].listOrNil() { q.flags = Set(try l.map { try flag($0) }) }
-        if let e = m["edns"].value {
-            if let b = e as? Bool {
+        if m["edns"].isPresent {
+            if let b = m["edns"].bool {
                 q.edns = b ? .on(EDNS(udpPayloadSize: 1232)) : .off
-            } else if let s = e as? String, s == "off" || s == "on" {
+            } else if let s = m["edns"].text, s == "off" || s == "on" {
                 q.edns = s == "on" ? .on(EDNS(udpPayloadSize: 1232)) : .off
             } else {
                 let em = try m["edns"].mapping(known: ["payload", "do", "version"])
@@ -224,7 +256,7 @@ public enum ScenarioParser {
 
     static func parseExpect(_ f: Field) throws -> Expectation {
         var x = Expectation()
-        if let s = f.value as? String, s == "noResponse" { x.noResponse = true; x.rcode = nil; return x }
+        if let s = f.text, s == "noResponse" { x.noResponse = true; x.rcode = nil; return x }
         let m = try f.mapping(known: ["noResponse", "rcode", "flags", "answer", "authority", "additional", "ttl", "ede",
                                       "question", "edns", "do", "maxSize"])
         if try m["noResponse"].boolOrNil() == true { x.noResponse = true; x.rcode = nil; return x }
@@ -237,12 +269,12 @@ public enum ScenarioParser {
             guard t == "exact" || t == "ignore" else { throw m["ttl"].fail("must be exact or ignore") }
             x.ttlExact = t == "exact"
         }
-        if let e = m["ede"].value {
-            if let s = e as? String, s == "none" { x.ede = -1 } else { x.ede = try m["ede"].int() }
+        if m["ede"].isPresent {
+            if let s = m["ede"].text, s == "none" { x.ede = -1 } else { x.ede = try m["ede"].int() }
         }
         x.question = try m["question"].stringOrNil()
-        if let e = m["edns"].value {
-            guard let b = e as? Bool else { throw m["edns"].fail("must be true (OPT present) or false") }
+        if m["edns"].isPresent {
+            guard let b = m["edns"].bool else { throw m["edns"].fail("must be true (OPT present) or false") }
             x.ednsPresent = b
         }
         x.dnssecOK = try m["do"].boolOrNil()
@@ -261,11 +293,11 @@ public enum ScenarioParser {
     }
 
     static func records(_ f: Field) throws -> [ResourceRecord]? {
-        guard let v = f.value else { return nil }
+        guard f.isPresent else { return nil }
         let text: String
-        if let s = v as? String { text = s } else if let l = v as? [Any] {
-            text = try l.enumerated().map { i, e in
-                guard let s = e as? String else { throw ScenarioError("\(f.path)[\(i)]: must be a record in zone text") }
+        if let s = f.text { text = s } else if f.yaml.isSequence {
+            text = try f.list().map { e in
+                guard let s = e.text else { throw e.fail("must be a record in zone text") }
                 return s
             }.joined(separator: "\n")
         } else { throw f.fail("must be records in zone text (a block or a list)") }
@@ -309,61 +341,63 @@ public enum ScenarioParser {
     }
 }
 
-/// A YAML value with its path in the file, for errors that name the field.
+/// A scenario value: the shared reader's field, with the parser's own wording. Errors name the
+/// file, the line and the key (`bad.yaml:4: steps[0].expect.answr: unknown key`).
 struct Field {
-    let value: Any?
-    let path: String
-    init(_ value: Any?, _ path: String) { self.value = value; self.path = path }
+    let yaml: YAMLField
+    init(_ yaml: YAMLField) { self.yaml = yaml }
 
-    func fail(_ problem: String) -> ScenarioError { ScenarioError("\(path.isEmpty ? "<top>" : path): \(problem)") }
+    var path: String { yaml.path }
+    var isPresent: Bool { !yaml.isAbsent }
+    /// The text of a scalar that is written as a string (not a number or boolean).
+    var text: String? { yaml.isScalar && yaml.node?.tag == Tag(.str) ? yaml.node?.scalar?.string : nil }
+    /// A YAML boolean, else nil.
+    var bool: Bool? { try? yaml.bool() }
 
-    struct Mapping {
-        let map: [String: Any]
-        let path: String
-        subscript(key: String) -> Field { Field(map[key], path.isEmpty ? key : "\(path).\(key)") }
+    func fail(_ problem: String) -> ScenarioError {
+        ScenarioError(ConfigError(field: path.isEmpty ? "<top>" : path, problem: problem, file: yaml.file, line: yaml.line).description)
     }
 
-    func mapping(known: Set<String>?) throws -> Mapping {
-        guard let m = value as? [String: Any] else { throw fail("must be a mapping") }
-        if let known {
-            for k in m.keys.sorted() where !known.contains(k) {
-                throw ScenarioError("\(path.isEmpty ? k : "\(path).\(k)"): unknown key (known: \(known.sorted().joined(separator: ", ")))")
-            }
+    subscript(key: String) -> Field { Field(yaml[key]) }
+
+    func mapping(known: Set<String>?) throws -> Field {
+        guard yaml.isMapping else { throw fail("must be a mapping") }
+        for (k, value) in try yaml.entries() where known.map({ !$0.contains(k) }) ?? false {
+            throw Field(value).fail("unknown key (known: \(known!.sorted().joined(separator: ", ")))")
         }
-        return Mapping(map: m, path: path)
+        return self
     }
     func list() throws -> [Field] {
-        guard let l = value as? [Any] else { throw fail("must be a list") }
-        return l.enumerated().map { Field($1, "\(path)[\($0)]") }
+        guard yaml.isSequence else { throw fail("must be a list") }
+        return try yaml.items().map(Field.init)
     }
-    func listOrNil() throws -> [Field]? { value == nil ? nil : try list() }
+    func listOrNil() throws -> [Field]? { isPresent ? try list() : nil }
     func string() throws -> String {
-        if let s = value as? String { return s }
-        if let i = value as? Int { return String(i) }
-        throw fail(value == nil ? "is required" : "must be a string")
+        guard isPresent else { throw fail("is required") }
+        guard yaml.isScalar, let s = yaml.node?.scalar?.string, yaml.node?.tag != Tag(.bool) else { throw fail("must be a string") }
+        return s
     }
-    func stringOrNil() throws -> String? { value == nil ? nil : try string() }
+    func stringOrNil() throws -> String? { isPresent ? try string() : nil }
     func int() throws -> Int {
-        guard let i = value as? Int else { throw fail("must be an integer") }
+        guard let i = try? yaml.int() else { throw fail("must be an integer") }
         return i
     }
-    func intOrNil() throws -> Int? { value == nil ? nil : try int() }
+    func intOrNil() throws -> Int? { isPresent ? try int() : nil }
     func doubleOrNil() throws -> Double? {
-        guard let v = value else { return nil }
-        if let i = v as? Int { return Double(i) }
-        if let d = v as? Double { return d }
-        throw fail("must be a number")
+        guard isPresent else { return nil }
+        guard let d = try? yaml.double() else { throw fail("must be a number") }
+        return d
     }
     func boolOrNil() throws -> Bool? {
-        guard let v = value else { return nil }
-        guard let b = v as? Bool else { throw fail("must be true or false") }
+        guard isPresent else { return nil }
+        guard let b = bool else { throw fail("must be true or false") }
         return b
     }
     /// `N` or `[FROM, TO]` (inclusive, 1-based step numbers).
     func rangeOrNil() throws -> ClosedRange<Int>? {
-        guard let v = value else { return nil }
-        if let i = v as? Int { return i...i }
-        guard let l = v as? [Any], l.count == 2, let a = l[0] as? Int, let b = l[1] as? Int, a <= b else {
+        guard isPresent else { return nil }
+        if let i = try? yaml.int() { return i...i }
+        guard yaml.isSequence, let l = try? yaml.items(), l.count == 2, let a = try? l[0].int(), let b = try? l[1].int(), a <= b else {
             throw fail("must be a step number or [FROM, TO]")
         }
         return a...b

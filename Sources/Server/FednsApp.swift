@@ -9,6 +9,7 @@ import NIOPosix
 import Prometheus
 import Resolver
 import ServiceLifecycle
+import YAMLReader
 
 /// Builds everything from a resolved configuration and runs it until SIGTERM/SIGINT.
 public struct FednsApp {
@@ -65,7 +66,6 @@ public struct FednsApp {
     /// Everything `serve` would reject before listening: handler settings and zone files.
     public static func validate(_ config: FednsConfig) throws {
         _ = try ResolverStack.handlerConfigs(config, logger: Logger(label: "fedns.config"))
-        _ = try ResolverStack.loadZones(config.zones)
     }
 
     /// Loads a cluster state file the way the server would, for `check-config`.
@@ -73,7 +73,7 @@ public struct FednsApp {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigError(field: "--cluster-state", problem: "cannot read '\(path)'")
         }
-        _ = try ObjectLoader.load(yaml: String(decoding: data, as: UTF8.self))
+        _ = try ObjectLoader.load(yaml: String(decoding: data, as: UTF8.self), file: path)
     }
 
     /// One event loop per CPU this process may run on: NIO's count follows cgroup limits but not

@@ -7,6 +7,7 @@ import NameExpansion
 import NIOCore
 import Resolver
 import ServiceLifecycle
+import YAMLReader
 
 /// The resolver chain and the long-running parts it needs, built from one configuration.
 /// The order is fixed here (STYLE §1): search path → federation → cluster zone → local zones → cache →
@@ -59,7 +60,7 @@ public struct ResolverStack {
         let snapshot: @Sendable () -> ClusterSnapshot? = { snapshots.current }
         let parts = try handlerConfigs(config, logger: logger)
 
-        let localZones = try LocalZonesHandler(config: LocalZonesConfig(zones: try loadZones(config.zones)))
+        let localZones = try LocalZonesHandler(config: parts.localZones)
         let cache = try CacheHandler(config: parts.cache, time: time)
         let forward = try transport.map { t in
             try ForwardHandler(config: parts.forward, transport: t, time: time, logger: Logger(label: "fedns.forward"))
@@ -76,7 +77,7 @@ public struct ResolverStack {
         // Configuration switches a step off (nil); it never moves one.
         let head: [(any Handler)?] = [
             config.searchPathOn ? searchPath : nil,
-            config.federations.isEmpty ? nil : federation,
+            parts.federation.federations.isEmpty ? nil : federation,
             clusterZone,
         ]
         return (upstream.prepending(head.compactMap { $0 }), forward)
@@ -85,77 +86,47 @@ public struct ResolverStack {
     struct HandlerConfigs {
         var federation: FederationConfig
         var clusterZone: ClusterZoneConfig
+        var localZones: LocalZonesConfig
         var cache: CacheConfig
         var forward: ForwardConfig
         var searchPath: SearchPathConfig
     }
 
-    /// Every handler's configuration from the one file, validated; warnings are logged.
+    /// Every handler's section, completed with what other owners parsed — the cluster zone's
+    /// `clusterDomain` and `ttl`, the forwarder's resolv.conf, the server's mode and listen
+    /// addresses — and checked; warnings are logged, errors name where their key was written.
     static func handlerConfigs(_ config: FednsConfig, logger: Logger) throws(ConfigError) -> HandlerConfigs {
-        let cd = config.clusterDomain.relativeDescription
-        let federation = FederationConfig(
-            federations: config.federations.mapValues(\.relativeDescription), zonalNameFormat: config.zonalNameFormat.rawValue,
-            zone: config.zone, region: config.region, clusterDomain: cd, ttl: Int(config.ttl))
-        let clusterZone = ClusterZoneConfig(clusterDomain: cd, ttl: Int(config.ttl), pods: config.pods.rawValue)
+        let locations = config.locations
+        let cluster: ClusterZoneConfig.Settings
+        do throws(ConfigError) { cluster = try config.clusterZone.settings() } catch { throw error.placed(at: locations.locate(error.field)) }
+
+        var federation = config.federation
+        federation.clusterDomain = cluster.clusterDomain
+        federation.ttl = cluster.ttl
+
+        var forward = config.forward
+        forward.listenAddresses = config.effectiveListen.compactMap { try? Upstream(host: $0.host, port: UInt16($0.port)) }
+        do throws(ConfigError) { forward = try forward.withResolvConfUpstreams() } catch {
+            throw error.placed(at: locations.locate(error.field))
+        }
+
+        var searchPath = config.searchPath
+        searchPath.enabled = config.searchPathOn
+        searchPath.clusterDomain = cluster.clusterDomain
+        searchPath.ttl = cluster.ttl
         // The node's search domains: kubelet appends them to every pod's search list.
-        let hostSearch = FileManager.default.contents(atPath: config.upstreamResolvConf)
+        searchPath.hostSearch = FileManager.default.contents(atPath: forward.upstreamResolvConf)
             .map { ResolvConf(parsing: String(decoding: $0, as: UTF8.self)).search } ?? []
-        let searchPath = SearchPathConfig(enabled: config.searchPathOn, namespace: config.searchPathNamespace, clusterDomain: cd,
-                                          hostSearch: hostSearch, ttl: Int(config.ttl))
-        for issue in federation.validate() + clusterZone.validate() + searchPath.validate() {
-            if issue.severity == .warning {
-                logger.warning("configuration", metadata: ["config.field": .string(issue.field), "config.problem": .string(issue.problem)])
-            } else {
-                throw ConfigError(field: issue.field, problem: issue.problem)
-            }
-        }
-        let cache = CacheConfig(maxEntries: config.cacheMaxEntries, maxTTL: config.cacheMaxTTL,
-                                maxNegativeTTL: config.cacheMaxNegativeTTL, serveStale: config.serveStale)
-        do throws(CacheConfigError) { try cache.validate() } catch { throw ConfigError(field: error.field, problem: error.reason) }
 
-        let forward: ForwardConfig
-        do throws(ForwardConfigError) {
-            var upstreams = try config.upstreams.map { hp throws(ForwardConfigError) in try Upstream(host: hp.host, port: UInt16(hp.port)) }
-            if upstreams.isEmpty { upstreams = try resolvConfUpstreams(config.upstreamResolvConf) }
-            var stubs: [DomainName: [Upstream]] = [:]
-            for (suffix, servers) in config.stubDomains {
-                stubs[suffix] = try servers.map { hp throws(ForwardConfigError) in try Upstream(host: hp.host, port: UInt16(hp.port)) }
-            }
-            let listen = try config.effectiveListen.map { hp throws(ForwardConfigError) in try Upstream(host: hp.host, port: UInt16(hp.port)) }
-            forward = ForwardConfig(upstreams: upstreams, stubDomains: stubs, listenAddresses: listen,
-                                    tryTimeoutNanoseconds: UInt64(config.forwardTimeoutSeconds * 1e9),
-                                    budgetNanoseconds: UInt64(config.forwardBudgetSeconds * 1e9),
-                                    maxConcurrent: config.forwardMaxConcurrent)
-            try forward.validate()
-        } catch {
-            throw ConfigError(field: error.field, problem: error.reason)
+        let issues = federation.validate() + searchPath.validate() + config.cache.validate() + forward.validate()
+            + forward.servingIssues()
+        for issue in issues.warnings {
+            logger.warning("configuration", metadata: ["config.field": .string(issue.field), "config.problem": .string(issue.problem)])
         }
-        return HandlerConfigs(federation: federation, clusterZone: clusterZone, cache: cache, forward: forward,
-                              searchPath: searchPath)
-    }
-
-    /// The `nameserver` lines of a resolv.conf file (`upstreamResolvConf`).
-    static func resolvConfUpstreams(_ path: String) throws(ForwardConfigError) -> [Upstream] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ForwardConfigError(field: "upstreamResolvConf", reason: "cannot read '\(path)' and no upstreams are configured")
-        }
-        return try Upstream.fromResolvConf(String(decoding: data, as: UTF8.self))
-    }
-
-    /// Parses every `zones:` entry with ldns; an error names the file and line.
-    static func loadZones(_ specs: [ZoneSpec]) throws(ConfigError) -> [DomainName: [ResourceRecord]] {
-        var zones: [DomainName: [ResourceRecord]] = [:]
-        for (i, spec) in specs.enumerated() {
-            guard let data = FileManager.default.contents(atPath: spec.file) else {
-                throw ConfigError(field: "zones[\(i)].file", problem: "cannot read '\(spec.file)'")
-            }
-            do {
-                zones[spec.origin] = try ZoneFile.parse(String(decoding: data, as: UTF8.self), origin: spec.origin)
-            } catch {
-                throw ConfigError(field: "zones[\(i)].file", problem: "\(spec.file): \(error)")
-            }
-        }
-        return zones
+        try issues.throwFirstError(in: locations)
+        let localZones = try config.localZones.loadingFiles()
+        return HandlerConfigs(federation: federation, clusterZone: config.clusterZone, localZones: localZones, cache: config.cache,
+                              forward: forward, searchPath: searchPath)
     }
 }
 

@@ -109,7 +109,7 @@ struct CheckConfig: AsyncParsableCommand {
             let c = try ConfigResolver.resolve(flags, environment: [:])
             try FednsApp.validate(c)
             if let clusterState { try FednsApp.checkClusterState(path: clusterState, config: c) }
-            print("\(path): OK (mode \(c.mode.rawValue), \(c.federations.count) federation(s), \(c.upstreams.count) upstream(s))")
+            print("\(path): OK (mode \(c.mode.rawValue), \(c.federation.federations.count) federation(s), \(c.forward.upstreams.count) upstream(s))")
         } catch {
             print("\(path): \(error)")
             throw ExitCode(1)

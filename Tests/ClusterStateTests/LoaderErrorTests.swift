@@ -155,3 +155,29 @@ func yamlSyntaxErrorNamesTheLine(_ text: String, _ line: Int) {
         #expect(lines[line - 1].contains("10.244.3.x"))
     }
 }
+
+/// The message an operator reads names the file, the line, the object and the key.
+@Test func errorNamesFileLineObjectAndKey() throws {
+    let text = "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: ns}\nspec:\n  clusterIP: 10.0.0.x\n"
+    #expect {
+        _ = try ObjectLoader.load(yaml: text, file: "cluster.yaml")
+    } throws: { error in
+        "\(error)".hasPrefix("cluster.yaml:5: Service ns/web: spec.clusterIP: '10.0.0.x' is not an IP address")
+    }
+    #expect {
+        _ = try ObjectLoader.load(yaml: "kind: Service\n  metadata: bad indent\n", file: "cluster.yaml")
+    } throws: { error in
+        "\(error)".hasPrefix("cluster.yaml:2: YAML")
+    }
+}
+
+/// JSON (what `kubectl get -o json` prints) goes through the same reader, with lines.
+@Test func jsonErrorsNameTheLineToo() throws {
+    let json = "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"Service\",\n  \"metadata\": {\"name\": \"web\", \"namespace\": \"ns\"},\n"
+        + "  \"spec\": {\n    \"clusterIP\": \"10.0.0.1\",\n    \"ports\": [{\"port\": \"80\"}]\n  }\n}\n"
+    #expect {
+        _ = try ObjectLoader.load(yaml: json, file: "cluster.json")
+    } throws: { error in
+        "\(error)".hasPrefix("cluster.json:7: Service ns/web: spec.ports[0].port: ")
+    }
+}

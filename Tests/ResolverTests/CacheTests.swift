@@ -3,6 +3,7 @@ import DNSWire
 import NameExpansion
 @testable import Resolver
 import Testing
+import YAMLReader
 
 @Suite("Cache")
 struct CacheTests {
@@ -240,6 +241,7 @@ struct CacheTests {
         (CacheConfig(staleAnswerTTL: 0), "cache.staleAnswerTTL"),
     ])
     func invalidConfigNamesTheField(_ config: CacheConfig, _ field: String) {
-        #expect { try config.validate() } throws: { ($0 as? CacheConfigError)?.field == field }
+        #expect(config.validate().map(\.field) == [field])
+        #expect { try CacheHandler(config: config) } throws: { ($0 as? ConfigError)?.field == field }
     }
 }

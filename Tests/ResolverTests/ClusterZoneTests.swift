@@ -3,6 +3,7 @@ import DNSWire
 import NameExpansion
 import Resolver
 import Testing
+import YAMLReader
 
 /// The cluster every cluster-zone case runs against.
 enum ZoneWorld {
@@ -339,7 +340,7 @@ enum ZoneWorld {
     ])
     func invalidConfig(_ config: ClusterZoneConfig, _ field: String) throws {
         #expect(config.validate().map(\.field) == [field])
-        #expect(throws: HandlerConfigError.self) {
+        #expect(throws: ConfigError.self) {
             try ClusterZoneHandler(config: config, snapshot: { nil }, upstream: try ZoneUpstream())
         }
     }

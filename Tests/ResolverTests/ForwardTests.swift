@@ -5,6 +5,7 @@ import NIOPosix
 @testable import Resolver
 import Synchronization
 import Testing
+import YAMLReader
 
 /// Forwarder tests over real loopback sockets against scripted upstreams (STYLE §5, §11).
 @Suite("Forward")
@@ -313,7 +314,7 @@ struct ForwardTests {
 
     @Test(arguments: ["dns.example", "10.0.0.1:0", "10.0.0.1:70000", "[fd00::1", "[fd00::1]53", "10.0.0.1:x", ""])
     func badUpstreamsAreRejected(_ text: String) {
-        #expect(throws: ForwardConfigError.self) { try Upstream(parsing: text) }
+        #expect(throws: ConfigError.self) { try Upstream(parsing: text) }
     }
 
     @Test func upstreamsFromResolvConf() throws {
@@ -325,7 +326,7 @@ struct ForwardTests {
         (["127.0.0.1:53"], ["127.0.0.1:53"], [:], "upstreams"),
         (["0.0.0.0:53"], ["127.0.0.53:53"], [:], "upstreams"),
         (["[::]:53"], ["[::1]:53"], [:], "upstreams"),
-        (["169.254.20.10:53"], ["10.0.0.10:53"], ["corp.example.": ["169.254.20.10:53"]], "stubDomains[corp.example.]"),
+        (["169.254.20.10:53"], ["10.0.0.10:53"], ["corp.example.": ["169.254.20.10:53"]], "stubDomains.corp.example"),
     ] as [([String], [String], [String: [String]], String)])
     func refusesItsOwnListenAddress(_ listen: [String], _ upstreams: [String], _ stubs: [String: [String]], _ field: String) throws {
         var config = ForwardConfig(upstreams: try upstreams.map { try Upstream(parsing: $0) },
@@ -335,8 +336,8 @@ struct ForwardTests {
         #expect {
             _ = try ForwardHandler(config: config, group: group)
         } throws: { error in
-            guard let e = error as? ForwardConfigError else { return false }
-            return e.field == field && e.reason.contains("listen address") && e.description.contains(":53")
+            guard let e = error as? ConfigError else { return false }
+            return e.field == field && e.problem.contains("listen address") && e.description.contains(":53")
         }
     }
 

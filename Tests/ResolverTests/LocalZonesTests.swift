@@ -2,6 +2,7 @@ import DNSWire
 import NameExpansion
 @testable import Resolver
 import Testing
+import YAMLReader
 
 @Suite("Local zones")
 struct LocalZonesTests {
@@ -112,7 +113,7 @@ struct LocalZonesTests {
         #expect {
             try LocalZonesHandler(config: LocalZonesConfig(zones: [origin: ForwardFixtures.records(["www.example.com. 300 IN A 192.0.2.1"])]))
         } throws: { error in
-            (error as? LocalZonesConfigError)?.field == "zones[example.com.]"
+            (error as? ConfigError)?.field == "zones[example.com.]"
         }
     }
 
@@ -124,6 +125,6 @@ struct LocalZonesTests {
         let origin = try DomainName("example.com.")
         let records = ForwardFixtures.records(["example.com. 300 IN SOA ns.example.com. h.example.com. 1 1 1 1 60",
                                                "www.example.com. 300 IN A 192.0.2.1", bad])
-        #expect(throws: LocalZonesConfigError.self) { try LocalZonesHandler(config: LocalZonesConfig(zones: [origin: records])) }
+        #expect(throws: ConfigError.self) { try LocalZonesHandler(config: LocalZonesConfig(zones: [origin: records])) }
     }
 }

@@ -4,6 +4,7 @@ import NameExpansion
 import Resolver
 import Synchronization
 import Testing
+import YAMLReader
 
 /// The world behind the search path in these tests: names under `cluster.local` are cluster-derived
 /// (snapshot generation 7), the rest come from "upstream" (no generation); `servfail` names fail.
@@ -271,16 +272,14 @@ struct SearchPathTests {
     // MARK: configuration
 
     @Test("Configuration problems", arguments: [
-        (SearchPathConfig(enabled: true, namespace: "Not_A_Label"), "searchPath.namespace", HandlerConfigIssue.Severity.error),
-        (SearchPathConfig(enabled: true, namespace: "default", clusterDomain: "-bad-"), "clusterDomain", .error),
-        (SearchPathConfig(enabled: true, namespace: "default", ttl: -1), "ttl", .error),
+        (SearchPathConfig(enabled: true, namespace: "Not_A_Label"), "searchPath.namespace", ConfigIssue.Severity.error),
         (SearchPathConfig(enabled: true, namespace: "default", hostSearch: [.root]), "searchPath.hostSearch", .warning),
     ])
-    func configIssues(_ config: SearchPathConfig, _ field: String, _ severity: HandlerConfigIssue.Severity) throws {
+    func configIssues(_ config: SearchPathConfig, _ field: String, _ severity: ConfigIssue.Severity) throws {
         let issues = config.validate()
         #expect(issues.contains { $0.field == field && $0.severity == severity }, "\(issues)")
         if severity == .error {
-            #expect(throws: HandlerConfigError.self) { try SearchPathHandler(config: config) }
+            #expect(throws: ConfigError.self) { try SearchPathHandler(config: config) }
         } else {
             _ = try SearchPathHandler(config: config)
         }

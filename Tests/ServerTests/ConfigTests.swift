@@ -1,6 +1,8 @@
 import Foundation
 import NameExpansion
+import Resolver
 import Testing
+import YAMLReader
 @testable import Server
 
 @Suite struct ConfigTests {
@@ -32,18 +34,19 @@ import Testing
         let c = try ConfigLoader.apply(yaml: yaml, to: FednsConfig())
         #expect(c.mode == .sidecar)
         #expect(c.listen == [HostPort(host: "127.0.0.1", port: 5353), HostPort(host: "::1", port: 5353)])
-        #expect(c.clusterDomain == (try DomainName("corp.local")))
-        #expect(c.ttl == 10)
-        #expect(c.federations["other"] == (try DomainName("example.net")))
-        #expect(c.zonalNameFormat == .zoneRegion)
-        #expect(c.zone == "us-central1-a")
-        #expect(c.upstreams == [HostPort(host: "127.0.0.2", port: 5300), HostPort(host: "127.0.0.3", port: 53)])
-        #expect(c.stubDomains[try DomainName("acme.local")] == [HostPort(host: "10.0.0.53", port: 53)])
-        #expect(c.zones == [ZoneSpec(origin: try DomainName("example.com"), file: "/tmp/example.com.zone")])
+        let cluster = try c.clusterZone.settings()
+        #expect(cluster.clusterDomain == (try DomainName("corp.local")))
+        #expect(cluster.ttl == 10)
+        #expect(cluster.pods == .verified)
+        #expect(c.federation.federations["other"] == "example.net.")
+        #expect(c.federation.zonalNameFormat == ZonalNameFormat.zoneRegion.rawValue)
+        #expect(c.federation.zone == "us-central1-a")
+        #expect(c.forward.upstreams == [try Upstream(host: "127.0.0.2", port: 5300), try Upstream(host: "127.0.0.3", port: 53)])
+        #expect(c.forward.stubDomains[try DomainName("acme.local")] == [try Upstream(host: "10.0.0.53", port: 53)])
+        #expect(c.localZones.files.map { [$0.origin.description, $0.file] } == [["example.com.", "/tmp/example.com.zone"]])
         #expect(c.searchPathOn == false)
-        #expect(c.searchPathNamespace == "team-a")
-        #expect(c.pods == .verified)
-        #expect(c.cacheMaxEntries == 100 && c.cacheMaxTTL == 60 && c.cacheMaxNegativeTTL == 30 && !c.serveStale)
+        #expect(c.searchPath.namespace == "team-a")
+        #expect(c.cache.maxEntries == 100 && c.cache.maxTTL == 60 && c.cache.maxNegativeTTL == 30 && !c.cache.serveStale)
         #expect(c.allowedNetworks.count == 1)
         #expect(c.identity == "node-a.fedns")
         #expect(c.lameduckSeconds == 2)
@@ -77,10 +80,73 @@ import Testing
     ])
     func badSettingsNameTheField(yaml: String, field: String) {
         #expect {
-            _ = try ConfigLoader.apply(yaml: yaml, to: FednsConfig())
+            _ = try ConfigLoader.apply(yaml: yaml, file: "fedns.yaml", to: FednsConfig())
         } throws: { error in
-            (error as? ConfigError)?.field == field
+            guard let error = error as? ConfigError else { return false }
+            return error.field == field && error.file == "fedns.yaml" && error.line == 1
+                && error.description.hasPrefix("fedns.yaml:1: \(field): ")
         }
+    }
+
+    /// Every error names the file, the line and the key: a value of the wrong shape (found by the
+    /// reader), a value out of range (found by its owner while reading), a check of the section
+    /// (found after reading, placed where the key was written), an unknown key, a syntax error.
+    @Test(arguments: [
+        ("mode: sidecar\ncache:\n  maxEntries: -1\n", "fedns.yaml:3: cache.maxEntries: must not be negative"),
+        ("mode: sidecar\ncache:\n  maxEntries: 0\n", "fedns.yaml:3: cache.maxEntries: must be at least 1"),
+        ("ttl: 5\nfederations:\n  myfederation: example.com\n  svc: example.com\n", "fedns.yaml:4: federations.svc: "),
+        ("mode: sidecar\n\nttl: 99999\n", "fedns.yaml:3: ttl: 99999 is outside 0…3600 seconds"),
+        ("ttl: five\n", "fedns.yaml:1: ttl: must be an integer, not 'five'"),
+        ("listen: ['127.0.0.1:53']\nclusterDomian: cluster.local\n", "fedns.yaml:2: clusterDomian: unknown setting"),
+        ("forward:\n  timeout: 1\n  budget: 6\n", "fedns.yaml:3: forward.budget: must be below"),
+        ("upstreams:\n  - 10.0.0.1\n  - not-an-ip\n", "fedns.yaml:3: upstreams[1]: 'not-an-ip' is not an IP address"),
+        ("searchPath: {enabled: yes please}\n", "fedns.yaml:1: searchPath.enabled: must be true or false"),
+        ("mode: sidecar\nlisten: [\n", "fedns.yaml:3: (file): not valid YAML"),
+        ("- mode\n", "fedns.yaml:1: (top level): must be a mapping of settings"),
+    ])
+    func errorsNameFileLineAndKey(yaml: String, message: String) {
+        #expect {
+            _ = try ConfigLoader.apply(yaml: yaml, file: "fedns.yaml", to: FednsConfig())
+        } throws: { error in
+            "\(error)".hasPrefix(message)
+        }
+    }
+
+    /// Errors found when the server builds the chain (a zone file that cannot be read, an upstream
+    /// that is one of fedns's own addresses) are placed where their key was written too.
+    @Test func buildTimeErrorsNameWhereTheKeyWasWritten() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fedns-cfg-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("fedns.yaml")
+        try "upstreams: ['127.0.0.2']\nzones:\n  - {origin: example.com, file: /nonexistent.zone}\n"
+            .write(to: file, atomically: true, encoding: .utf8)
+        var flags = CommandLineSettings()
+        flags.configFile = file.path
+        flags.clusterStateFile = "/dev/null"
+        let zones = try ConfigResolver.resolve(flags, environment: [:])
+        #expect { try FednsApp.validate(zones) } throws: { "\($0)".hasPrefix("\(file.path):3: zones[0].file: cannot read") }
+
+        try "listen: ['127.0.0.1:5353']\nupstreams:\n  - 127.0.0.1:5353\n".write(to: file, atomically: true, encoding: .utf8)
+        let loop = try ConfigResolver.resolve(flags, environment: [:])
+        #expect { try FednsApp.validate(loop) } throws: { "\($0)".hasPrefix("\(file.path):2: upstreams: ") }
+    }
+
+    /// The file's keys are exactly those of the README's Configuration table, each with one owner.
+    @Test func everyDocumentedKeyHasOneOwner() throws {
+        let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("README.md")
+        let text = try String(contentsOf: readme, encoding: .utf8)
+        let table = text.components(separatedBy: "## Configuration")[1].components(separatedBy: "\n\n")
+            .first { $0.contains("| key |") }!
+        var documented: Set<String> = []
+        for row in table.split(separator: "\n").dropFirst(2) {
+            let keyCell = row.split(separator: "|")[0]
+            for piece in keyCell.split(separator: "`").enumerated() where piece.offset % 2 == 1 { documented.insert(String(piece.element)) }
+        }
+        let owned = ConfigLoader.owners.flatMap(\.keys)
+        #expect(Set(owned) == documented)
+        #expect(owned.count == Set(owned).count, "a key has two owners")
     }
 
     @Test func kubeDNSConfigMapOverridesTheFileAndFlagsOverrideBoth() throws {
@@ -102,17 +168,17 @@ import Testing
         flags.kubeDNSConfigDir = dir.path
         flags.clusterStateFile = "/dev/null"
         var c = try ConfigResolver.resolve(flags, environment: ["NODE_NAME": "from-env", "POD_NAMESPACE": "Team-B"])
-        #expect(Set(c.federations.keys) == ["myfederation", "other"])
-        #expect(c.upstreams == [HostPort(host: "8.8.8.8", port: 53), HostPort(host: "127.0.0.9", port: 5300)])
-        #expect(c.stubDomains.count == 1)
+        #expect(Set(c.federation.federations.keys) == ["myfederation", "other"])
+        #expect(c.forward.upstreams == [try Upstream(host: "8.8.8.8", port: 53), try Upstream(host: "127.0.0.9", port: 5300)])
+        #expect(c.forward.stubDomains.count == 1)
         #expect(c.nodeName == "from-env")
-        #expect(c.searchPathNamespace == "team-b")
+        #expect(c.searchPath.namespace == "team-b")
 
         flags.nodeName = "from-flag"
         flags.upstreams = ["127.0.0.8:53"]
         c = try ConfigResolver.resolve(flags, environment: ["NODE_NAME": "from-env"])
         #expect(c.nodeName == "from-flag")
-        #expect(c.upstreams == [HostPort(host: "127.0.0.8", port: 53)])
+        #expect(c.forward.upstreams == [try Upstream(host: "127.0.0.8", port: 53)])
     }
 
     @Test func invalidKubeDNSKeysAreRejectedWhole() throws {
@@ -120,7 +186,25 @@ import Testing
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         try "myfederation".write(to: dir.appendingPathComponent("federations"), atomically: true, encoding: .utf8)
-        #expect(throws: ConfigError.self) { try KubeDNSConfigMap.apply(directory: dir.path, to: FednsConfig()) }
+        #expect {
+            try KubeDNSConfigMap.apply(directory: dir.path, to: FednsConfig())
+        } throws: { error in
+            (error as? ConfigError)?.file == dir.appendingPathComponent("federations").path
+                && (error as? ConfigError)?.field == "kube-dns federations"
+        }
+        try "myfederation=example.com,svc=example.org".write(to: dir.appendingPathComponent("federations"), atomically: true, encoding: .utf8)
+        #expect {
+            try KubeDNSConfigMap.apply(directory: dir.path, to: FednsConfig())
+        } throws: { error in
+            (error as? ConfigError)?.field == "kube-dns federations.svc"
+        }
+        try "myfederation=example.com".write(to: dir.appendingPathComponent("federations"), atomically: true, encoding: .utf8)
+        try #"{"acme.local": ["not-an-ip"]}"#.write(to: dir.appendingPathComponent("stubDomains"), atomically: true, encoding: .utf8)
+        #expect {
+            try KubeDNSConfigMap.apply(directory: dir.path, to: FednsConfig())
+        } throws: { error in
+            "\(error)".hasPrefix("\(dir.appendingPathComponent("stubDomains").path):1: kube-dns stubDomains.acme.local[0]: ")
+        }
     }
 
     @Test func forwardingToAnOwnListenAddressIsRejected() throws {
@@ -137,11 +221,11 @@ import Testing
     @Test func handlerSettingsAreValidatedWithTheirField() throws {
         var c = FednsConfig()
         c.clusterStateFile = "/dev/null"
-        c.upstreams = [HostPort(host: "127.0.0.2", port: 53)]
-        c.cacheMaxEntries = 0
+        c.forward.upstreams = [try Upstream(host: "127.0.0.2", port: 53)]
+        c.cache.maxEntries = 0
         #expect { try FednsApp.validate(c) } throws: { ($0 as? ConfigError)?.field == "cache.maxEntries" }
-        c.cacheMaxEntries = 10
-        c.zones = [ZoneSpec(origin: try DomainName("example.com"), file: "/nonexistent.zone")]
+        c.cache.maxEntries = 10
+        c.localZones.files = [ZoneFileSpec(origin: try DomainName("example.com"), file: "/nonexistent.zone")]
         #expect { try FednsApp.validate(c) } throws: { ($0 as? ConfigError)?.field == "zones[0].file" }
     }
 

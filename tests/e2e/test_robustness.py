@@ -112,7 +112,15 @@ def test_check_config_accepts_a_good_file_and_rejects_a_bad_one(tmp_path):
     bad.write_text(fedns_config(("127.0.0.2", 5300)).replace("{myfederation: example.com}", "{svc: example.com}"))
     out = subprocess.run([fedns_binary(), "check-config", str(bad)], capture_output=True, text=True, timeout=30)
     assert out.returncode != 0, "a federation named `svc` must be rejected"
-    assert "svc" in out.stdout + out.stderr, "the error should name the bad federation"
+    line = next(i for i, text in enumerate(bad.read_text().splitlines(), 1) if "{svc: example.com}" in text)
+    assert f"{bad}:{line}: federations.svc:" in out.stdout + out.stderr, "the error should name file, line and key"
+    cluster = tmp_path / "cluster.yaml"
+    cluster.write_text("apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: ns}\n"
+                       "spec:\n  clusterIP: 10.0.0.x\n")
+    out = subprocess.run([fedns_binary(), "check-config", str(good), "--cluster-state", str(cluster)],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode != 0, "a bad ClusterIP must be rejected"
+    assert f"{cluster}:5: Service ns/web: spec.clusterIP:" in out.stdout + out.stderr, out.stdout + out.stderr
 
 
 def test_version_prints_and_exits_zero():

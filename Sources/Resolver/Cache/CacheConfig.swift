@@ -1,5 +1,7 @@
-/// How the cache is set up (DESIGN §4). TTLs and ages are in seconds.
-public struct CacheConfig: Sendable, Equatable {
+import YAMLReader
+
+/// How the cache is set up (DESIGN §4): the `cache` key. TTLs and ages are in seconds.
+public struct CacheConfig: ConfigSection, Equatable {
     /// At most this many answers are kept; a full cache evicts (see `CacheStore`).
     public var maxEntries: Int = 10_000
     /// Positive answers are kept at most this long, whatever their records say.
@@ -22,20 +24,27 @@ public struct CacheConfig: Sendable, Equatable {
         self.serveStale = serveStale; self.staleMaxAge = staleMaxAge; self.staleAnswerTTL = staleAnswerTTL
     }
 
-    /// Checks every setting; the error names the field.
-    public func validate() throws(CacheConfigError) {
-        if maxEntries < 1 { throw CacheConfigError(field: "cache.maxEntries", reason: "must be at least 1") }
-        if minTTL > maxTTL { throw CacheConfigError(field: "cache.minTTL", reason: "must not exceed cache.maxTTL (\(maxTTL))") }
-        if serveStale && staleAnswerTTL == 0 {
-            throw CacheConfigError(field: "cache.staleAnswerTTL", reason: "must be positive when serveStale is on")
-        }
-    }
-}
+    public static let keys = ["cache"]
 
-/// A cache setting that cannot be used; `field` is the configuration key.
-public struct CacheConfigError: Error, Equatable, Sendable, CustomStringConvertible {
-    public var field: String
-    public var reason: String
-    public init(field: String, reason: String) { self.field = field; self.reason = reason }
-    public var description: String { "\(field): \(reason)" }
+    public mutating func read(_ key: String, _ value: YAMLField) throws(ConfigError) {
+        try value.mapping(known: ["maxEntries", "maxTTL", "maxNegativeTTL", "serveStale"])
+        if let v = try value["maxEntries"].int() {
+            guard v >= 0 else { throw value["maxEntries"].fail("must not be negative") }
+            maxEntries = v
+        }
+        maxTTL = try ConfigChecks.seconds32(value["maxTTL"]) ?? maxTTL
+        maxNegativeTTL = try ConfigChecks.seconds32(value["maxNegativeTTL"]) ?? maxNegativeTTL
+        serveStale = try value["serveStale"].bool() ?? serveStale
+    }
+
+    /// Every problem in the settings, naming the field.
+    public func validate() -> [ConfigIssue] {
+        var issues: [ConfigIssue] = []
+        if maxEntries < 1 { issues.append(.init(field: "cache.maxEntries", problem: "must be at least 1")) }
+        if minTTL > maxTTL { issues.append(.init(field: "cache.minTTL", problem: "must not exceed cache.maxTTL (\(maxTTL))")) }
+        if serveStale && staleAnswerTTL == 0 {
+            issues.append(.init(field: "cache.staleAnswerTTL", problem: "must be positive when serveStale is on"))
+        }
+        return issues
+    }
 }

@@ -1,5 +1,6 @@
 import Clocks
 import DNSWire
+import YAMLReader
 import Synchronization
 
 /// Caches the answers of the handlers after it (forward), keyed on the lower-cased question and
@@ -16,8 +17,8 @@ public final class CacheHandler: Handler {
     private let metrics = CacheMetrics()
 
     /// - Throws: when the configuration is invalid.
-    public init(config: CacheConfig = CacheConfig(), time: any TimeSource = SystemTimeSource()) throws(CacheConfigError) {
-        try config.validate()
+    public init(config: CacheConfig = CacheConfig(), time: any TimeSource = SystemTimeSource()) throws(ConfigError) {
+        try config.validate().throwFirstError()
         self.config = config
         self.time = time
         self.store = Mutex(CacheStore(capacity: config.maxEntries))

@@ -1,27 +1,5 @@
 import NameExpansion
-
-/// One problem found in a handler's configuration; `field` names the setting (`ttl`,
-/// `federations.myfederation`) so an operator can find it.
-public struct HandlerConfigIssue: Equatable, Sendable, CustomStringConvertible {
-    public enum Severity: String, Sendable { case error, warning }
-    public var field: String
-    public var problem: String
-    public var severity: Severity
-
-    public init(field: String, problem: String, severity: Severity = .error) {
-        self.field = field; self.problem = problem; self.severity = severity
-    }
-
-    public var description: String { "\(severity): \(field): \(problem)" }
-}
-
-/// A configuration that cannot be used: every issue found, warnings included.
-public struct HandlerConfigError: Error, Equatable, Sendable, CustomStringConvertible {
-    public var issues: [HandlerConfigIssue]
-    public init(issues: [HandlerConfigIssue]) { self.issues = issues }
-    public var errors: [HandlerConfigIssue] { issues.filter { $0.severity == .error } }
-    public var description: String { issues.map(\.description).joined(separator: "; ") }
-}
+import YAMLReader
 
 /// How `<a-b-c-d>.<ns>.pod.<cd>` is answered (Kubernetes DNS spec; CoreDNS `pods`).
 public enum PodsMode: String, Sendable, CaseIterable {
@@ -33,8 +11,10 @@ public enum PodsMode: String, Sendable, CaseIterable {
     case verified
 }
 
-/// Settings of the `cluster-zone` handler, as written in the configuration file.
-public struct ClusterZoneConfig: Sendable, Equatable {
+/// Settings of the `cluster-zone` handler, as written in the configuration file. It owns the
+/// settings other handlers read too (`clusterDomain`, `ttl`): the server hands them the parsed
+/// ``Settings``.
+public struct ClusterZoneConfig: ConfigSection, Equatable {
     /// `clusterDomain`, default `cluster.local`.
     public var clusterDomain: String
     /// `ttl` in seconds for every record made from cluster state, default 5.
@@ -47,8 +27,8 @@ public struct ClusterZoneConfig: Sendable, Equatable {
     }
 
     /// Every problem in the settings; empty when the handler can be built.
-    public func validate() -> [HandlerConfigIssue] {
-        var issues: [HandlerConfigIssue] = []
+    public func validate() -> [ConfigIssue] {
+        var issues: [ConfigIssue] = []
         if let problem = ConfigChecks.subdomainProblem(clusterDomain) {
             issues.append(.init(field: "clusterDomain", problem: problem))
         }
@@ -60,38 +40,34 @@ public struct ClusterZoneConfig: Sendable, Equatable {
         return issues
     }
 
-    /// The typed settings, or every issue when there is an error.
-    func settings() throws(HandlerConfigError) -> Settings {
+    public static let keys = ["clusterDomain", "ttl", "pods"]
+
+    public mutating func read(_ key: String, _ value: YAMLField) throws(ConfigError) {
+        switch key {
+        case "clusterDomain": clusterDomain = try value.requiredString()
+        case "ttl": ttl = try value.int() ?? ttl
+        default: pods = try value.requiredString()
+        }
+    }
+
+    /// The typed settings, or the first error.
+    public func settings() throws(ConfigError) -> Settings {
         let issues = validate()
-        guard issues.allSatisfy({ $0.severity == .warning }),
-              let domain = try? DomainName(clusterDomain),
-              let pods = PodsMode(rawValue: pods.asciiLowercased) else { throw HandlerConfigError(issues: issues) }
+        try issues.throwFirstError()
+        guard let domain = try? DomainName(clusterDomain), let pods = PodsMode(rawValue: pods.asciiLowercased) else {
+            throw ConfigError(field: "clusterDomain", problem: "'\(clusterDomain)' is not a domain name")
+        }
         return Settings(clusterDomain: domain.lowercased, ttl: UInt32(ttl), pods: pods)
     }
 
-    struct Settings: Sendable {
-        var clusterDomain: DomainName
-        var ttl: UInt32
-        var pods: PodsMode
-    }
-}
-
-/// Checks shared by the cluster-zone and federation configurations.
-enum ConfigChecks {
-    /// CoreDNS `kubernetes` accepts 0…3600.
-    static let ttlRange = 0...3600
-
-    static func ttlProblem(_ ttl: Int) -> String? {
-        ttlRange.contains(ttl) ? nil : "\(ttl) is outside \(ttlRange.lowerBound)…\(ttlRange.upperBound) seconds"
-    }
-
-    /// Why `text` is not an RFC 1123 subdomain (a trailing dot is allowed), or nil.
-    static func subdomainProblem(_ text: String) -> String? {
-        guard let name = try? DomainName(text), !name.isRoot else { return "'\(text)' is not a domain name" }
-        guard name.wireLength <= 255 else { return "'\(text)' is longer than 253 characters" }
-        if let bad = name.labels.first(where: { !DomainName.isRFC1123Label($0) }) {
-            return "label '\(bad)' of '\(text)' is not an RFC 1123 label (letters, digits, inner hyphens)"
+    /// The parsed settings; `clusterDomain` and `ttl` are passed to the handlers that read them too.
+    public struct Settings: Sendable, Equatable {
+        public var clusterDomain: DomainName
+        public var ttl: UInt32
+        public var pods: PodsMode
+        public init(clusterDomain: DomainName = DomainName(labels: ["cluster", "local"]), ttl: UInt32 = 5, pods: PodsMode = .disabled) {
+            self.clusterDomain = clusterDomain; self.ttl = ttl; self.pods = pods
         }
-        return nil
     }
 }
+

@@ -1,6 +1,7 @@
 import ClusterState
 import DNSWire
 import NameExpansion
+import YAMLReader
 
 /// Answers the cluster zone from the cluster snapshot (DESIGN §1; Kubernetes DNS-Based Service
 /// Discovery 1.1.0): Services, SRV for named ports, endpoints, pods, `dns-version`, the apex,
@@ -25,7 +26,7 @@ public struct ClusterZoneHandler: Handler {
     ///   - snapshot: the installed cluster snapshot; nil before the first complete sync.
     ///   - upstream: resolves ExternalName targets outside the cluster zone (local zones, cache, forward).
     public init(config: ClusterZoneConfig, snapshot: @escaping @Sendable () -> ClusterSnapshot?,
-                upstream: any UpstreamPath, metrics: ClusterZoneMetrics = ClusterZoneMetrics()) throws(HandlerConfigError) {
+                upstream: any UpstreamPath, metrics: ClusterZoneMetrics = ClusterZoneMetrics()) throws(ConfigError) {
         let settings = try config.settings()
         self.settings = settings
         self.grammar = ClusterGrammar(clusterDomain: settings.clusterDomain)

@@ -2,6 +2,7 @@ import ClusterState
 import DNSWire
 import Logging
 import NameExpansion
+import YAMLReader
 import Synchronization
 
 /// The federation rule (DESIGN §2): a federated service name is answered from the local cluster
@@ -23,7 +24,7 @@ public struct FederationHandler: Handler {
     ///   - snapshot: the installed cluster snapshot; nil before the first complete sync.
     ///   - upstream: resolves the public target (local zones, cache, forward).
     public init(config: FederationConfig, snapshot: @escaping @Sendable () -> ClusterSnapshot?, upstream: any UpstreamPath,
-                logger: Logger = Logger(label: "fedns.federation"), metrics: FederationMetrics = FederationMetrics()) throws(HandlerConfigError) {
+                logger: Logger = Logger(label: "fedns.federation"), metrics: FederationMetrics = FederationMetrics()) throws(ConfigError) {
         let settings = try config.settings()
         self.settings = settings
         self.soa = ClusterSOA(clusterDomain: settings.grammar.clusterDomain, ttl: settings.ttl)

@@ -1,5 +1,7 @@
 import DNSWire
+import Foundation
 import NameExpansion
+import YAMLReader
 
 /// An upstream DNS server: an IP address and a port. Hosts are addresses, never names, since
 /// resolving a forwarder's name would need the forwarder.
@@ -9,20 +11,20 @@ public struct Upstream: Hashable, Sendable, CustomStringConvertible {
     public let port: UInt16
 
     /// - Throws: when `host` is not an IPv4 or IPv6 address.
-    public init(host: String, port: UInt16 = 53) throws(ForwardConfigError) {
+    public init(host: String, port: UInt16 = 53) throws(ConfigError) {
         guard let canonical = IPAddress.canonical(host) else {
-            throw ForwardConfigError(field: "upstreams", reason: "'\(host)' is not an IP address")
+            throw ConfigError(field: "upstreams", problem: "'\(host)' is not an IP address")
         }
         self.host = canonical
         self.port = port
     }
 
     /// Parses `HOST`, `HOST:PORT`, `V6`, `[V6]` and `[V6]:PORT`; `field` names the setting in errors.
-    public init(parsing text: String, field: String = "upstreams") throws(ForwardConfigError) {
+    public init(parsing text: String, field: String = "upstreams") throws(ConfigError) {
         switch AddressAndPort.parse(text.trimmingASCIIWhitespace) {
-        case .failure(let error): throw ForwardConfigError(field: field, reason: error.description)
+        case .failure(let error): throw ConfigError(field: field, problem: error.description)
         case .success(let parsed):
-            guard parsed.port != 0 else { throw ForwardConfigError(field: field, reason: "'\(text)': bad port") }
+            guard parsed.port != 0 else { throw ConfigError(field: field, problem: "'\(text)': bad port") }
             self.host = parsed.host
             self.port = parsed.port
         }
@@ -45,26 +47,30 @@ public struct Upstream: Hashable, Sendable, CustomStringConvertible {
 
     /// The `nameserver` lines of resolv.conf text, in order, port 53 (all of them: unlike a stub,
     /// a forwarder has no reason to stop at glibc's three).
-    public static func fromResolvConf(_ text: String) throws(ForwardConfigError) -> [Upstream] {
+    public static func fromResolvConf(_ text: String) throws(ConfigError) -> [Upstream] {
         var out: [Upstream] = []
         for address in ResolvConf(parsing: text).nameservers {
             // A `%scope` suffix names a link; connected sockets here are not scoped.
             let host = String(address.split(separator: "%", maxSplits: 1)[0])
             do { out.append(try Upstream(host: host)) } catch {
-                throw ForwardConfigError(field: "upstreamResolvConf", reason: "nameserver '\(address)' is not usable")
+                throw ConfigError(field: "upstreamResolvConf", problem: "nameserver '\(address)' is not usable")
             }
         }
         return out
     }
 }
 
-/// How the forwarder is set up (DESIGN §4). Durations are nanoseconds of the handler's `TimeSource`.
-public struct ForwardConfig: Sendable {
-    /// Default upstreams, tried in order (healthy ones first).
+/// How the forwarder is set up (DESIGN §4): the `upstreams`, `upstreamResolvConf`, `stubDomains` and
+/// `forward` keys. Durations are nanoseconds of the handler's `TimeSource`.
+public struct ForwardConfig: ConfigSection {
+    /// Default upstreams, tried in order (healthy ones first); empty in the file means the
+    /// `nameserver`s of ``upstreamResolvConf``.
     public var upstreams: [Upstream]
+    /// `upstreamResolvConf`: where upstreams (when none are set) and the node's search domains come from.
+    public var upstreamResolvConf: String
     /// Suffix → its own upstreams; the longest matching suffix wins.
     public var stubDomains: [DomainName: [Upstream]]
-    /// fedns's own listen addresses; an upstream that would reach one is refused (a forwarding loop).
+    /// fedns's own listen addresses (the server's); an upstream that would reach one is refused (a forwarding loop).
     public var listenAddresses: [Upstream]
     /// Time allowed for one try (one UDP exchange, or the TCP retry after TC).
     public var tryTimeoutNanoseconds: UInt64
@@ -78,44 +84,126 @@ public struct ForwardConfig: Sendable {
     /// `max_concurrent`), so a flood toward a slow upstream cannot pile up without bound.
     public var maxConcurrent: Int
 
-    public init(upstreams: [Upstream], stubDomains: [DomainName: [Upstream]] = [:], listenAddresses: [Upstream] = [],
+    public init(upstreams: [Upstream] = [], upstreamResolvConf: String = "/etc/resolv.conf", stubDomains: [DomainName: [Upstream]] = [:],
+                listenAddresses: [Upstream] = [],
                 tryTimeoutNanoseconds: UInt64 = 1_500_000_000, budgetNanoseconds: UInt64 = 4_000_000_000,
                 failuresBeforeDown: Int = 2, probeIntervalNanoseconds: UInt64 = 3_000_000_000, maxConcurrent: Int = 4096) {
-        self.upstreams = upstreams; self.stubDomains = stubDomains; self.listenAddresses = listenAddresses
+        self.upstreams = upstreams; self.upstreamResolvConf = upstreamResolvConf
+        self.stubDomains = stubDomains; self.listenAddresses = listenAddresses
         self.tryTimeoutNanoseconds = tryTimeoutNanoseconds; self.budgetNanoseconds = budgetNanoseconds
         self.failuresBeforeDown = failuresBeforeDown; self.probeIntervalNanoseconds = probeIntervalNanoseconds
         self.maxConcurrent = maxConcurrent
     }
 
-    /// Checks every setting; the error names the field.
-    public func validate() throws(ForwardConfigError) {
-        if upstreams.isEmpty && stubDomains.isEmpty {
-            throw ForwardConfigError(field: "upstreams", reason: "at least one upstream is required")
+    public static let keys = ["upstreams", "upstreamResolvConf", "stubDomains", "forward"]
+
+    public mutating func read(_ key: String, _ value: YAMLField) throws(ConfigError) {
+        switch key {
+        case "upstreams":
+            upstreams = try value.itemsOrOne().map { item throws(ConfigError) in try Self.upstream(item) }
+        case "upstreamResolvConf":
+            upstreamResolvConf = try value.requiredString()
+        case "stubDomains":
+            var stubs: [DomainName: [Upstream]] = [:]
+            for (suffix, servers) in try value.entries() {
+                guard let name = try? DomainName(suffix) else { throw servers.fail("is not a domain name") }
+                let list = try servers.itemsOrOne()
+                guard !list.isEmpty else { throw servers.fail("must be a non-empty list of servers") }
+                stubs[name] = try list.map { item throws(ConfigError) in try Self.upstream(item) }
+            }
+            stubDomains = stubs
+        default:
+            try value.mapping(known: ["timeout", "budget", "maxConcurrent"])
+            if let v = try value["timeout"].seconds() {
+                guard v > 0, v <= 5 else { throw value["timeout"].fail("must be more than 0 and at most 5 seconds") }
+                tryTimeoutNanoseconds = UInt64(v * 1e9)
+            }
+            if let v = try value["budget"].seconds() {
+                guard v > 0, v < 5 else { throw value["budget"].fail("must be below a stub resolver's 5 s timeout") }
+                budgetNanoseconds = UInt64(v * 1e9)
+            }
+            if let v = try value["maxConcurrent"].int() {
+                guard v >= 1 else { throw value["maxConcurrent"].fail("must be at least 1") }
+                maxConcurrent = v
+            }
         }
-        try Self.refuseLoops(upstreams, field: "upstreams", listen: listenAddresses)
-        for (suffix, servers) in stubDomains.sorted(by: { $0.key < $1.key }) {
-            let field = "stubDomains[\(suffix)]"
-            if servers.isEmpty { throw ForwardConfigError(field: field, reason: "no upstreams") }
-            try Self.refuseLoops(servers, field: field, listen: listenAddresses)
-        }
-        if tryTimeoutNanoseconds == 0 { throw ForwardConfigError(field: "tryTimeout", reason: "must be positive") }
-        if maxConcurrent < 1 { throw ForwardConfigError(field: "forward.maxConcurrent", reason: "must be at least 1") }
-        if budgetNanoseconds < tryTimeoutNanoseconds {
-            throw ForwardConfigError(field: "budget", reason: "must be at least tryTimeout")
-        }
-        if budgetNanoseconds >= 5_000_000_000 {
-            throw ForwardConfigError(field: "budget", reason: "must be below 5 s, a stub resolver's timeout")
-        }
-        if failuresBeforeDown < 1 { throw ForwardConfigError(field: "failuresBeforeDown", reason: "must be at least 1") }
-        if probeIntervalNanoseconds == 0 { throw ForwardConfigError(field: "probeInterval", reason: "must be positive") }
     }
 
-    static func refuseLoops(_ servers: [Upstream], field: String, listen: [Upstream]) throws(ForwardConfigError) {
+    /// `HOST[:PORT]` at `item`, port 53 by default.
+    static func upstream(_ item: YAMLField) throws(ConfigError) -> Upstream {
+        let text = try item.requiredString()
+        do { return try Upstream(parsing: text, field: item.path) } catch {
+            throw item.fail("'\(text)' is not an IP address with an optional :port")
+        }
+    }
+
+    /// Stub domains as the kube-dns ConfigMap writes them: a JSON object of suffix → server list.
+    public static func stubDomains(json text: String, field: String) throws(ConfigError) -> [DomainName: [Upstream]] {
+        let root = try YAMLField.document(text, file: nil).renamed(field)
+        guard root.isMapping else { throw root.fail("must be a JSON object of domain to server list") }
+        var section = ForwardConfig()
+        try section.read("stubDomains", root)
+        return section.stubDomains
+    }
+
+    /// Upstreams as the kube-dns ConfigMap writes them: a JSON list of servers.
+    public static func upstreams(json text: String, field: String) throws(ConfigError) -> [Upstream] {
+        let root = try YAMLField.document(text, file: nil).renamed(field)
+        guard root.isSequence else { throw root.fail("must be a JSON list of servers") }
+        return try root.items().map { item throws(ConfigError) in try upstream(item) }
+    }
+
+    /// The nameservers of ``upstreamResolvConf`` when no upstream is set.
+    public func withResolvConfUpstreams() throws(ConfigError) -> ForwardConfig {
+        guard upstreams.isEmpty else { return self }
+        guard let data = FileManager.default.contents(atPath: upstreamResolvConf) else {
+            throw ConfigError(field: "upstreamResolvConf", problem: "cannot read '\(upstreamResolvConf)' and no upstreams are configured")
+        }
+        var out = self
+        out.upstreams = try Upstream.fromResolvConf(String(decoding: data, as: UTF8.self))
+        return out
+    }
+
+    /// Problems in the file's values, naming the field.
+    public func validate() -> [ConfigIssue] {
+        var issues: [ConfigIssue] = []
+        for (suffix, servers) in stubDomains.sorted(by: { $0.key < $1.key }) where servers.isEmpty {
+            issues.append(.init(field: "stubDomains.\(suffix.relativeDescription)", problem: "no upstreams"))
+        }
+        if tryTimeoutNanoseconds == 0 { issues.append(.init(field: "forward.timeout", problem: "must be positive")) }
+        if maxConcurrent < 1 { issues.append(.init(field: "forward.maxConcurrent", problem: "must be at least 1")) }
+        if budgetNanoseconds < tryTimeoutNanoseconds {
+            issues.append(.init(field: "forward.budget", problem: "must be at least forward.timeout"))
+        }
+        if budgetNanoseconds >= 5_000_000_000 {
+            issues.append(.init(field: "forward.budget", problem: "must be below 5 s, a stub resolver's timeout"))
+        }
+        if failuresBeforeDown < 1 { issues.append(.init(field: "failuresBeforeDown", problem: "must be at least 1")) }
+        if probeIntervalNanoseconds == 0 { issues.append(.init(field: "probeInterval", problem: "must be positive")) }
+        return issues
+    }
+
+    /// What the forwarder needs before it can serve: an upstream, and none that is one of fedns's own
+    /// listen addresses.
+    public func servingIssues() -> [ConfigIssue] {
+        var issues: [ConfigIssue] = []
+        if upstreams.isEmpty && stubDomains.isEmpty {
+            issues.append(.init(field: "upstreams", problem: "at least one upstream is required"))
+        }
+        issues += Self.loops(upstreams, field: "upstreams", listen: listenAddresses)
+        for (suffix, servers) in stubDomains.sorted(by: { $0.key < $1.key }) {
+            issues += Self.loops(servers, field: "stubDomains.\(suffix.relativeDescription)", listen: listenAddresses)
+        }
+        return issues
+    }
+
+    static func loops(_ servers: [Upstream], field: String, listen: [Upstream]) -> [ConfigIssue] {
         let looping = servers.filter { s in listen.contains { s.wouldReach(listener: $0) } }
         guard looping.isEmpty else {
             let names = looping.map(\.description).joined(separator: ", ")
-            throw ForwardConfigError(field: field, reason: "\(names) is one of fedns's own listen addresses (a forwarding loop)")
+            return [.init(field: field, problem: "\(names) is one of fedns's own listen addresses (a forwarding loop)")]
         }
+        return []
     }
 
     /// The upstreams for `name`: those of the longest stub-domain suffix it falls under, else the defaults.
@@ -135,14 +223,6 @@ public struct ForwardConfig: Sendable {
         }
         return out
     }
-}
-
-/// A forwarder setting that cannot be used; `field` is the configuration key.
-public struct ForwardConfigError: Error, Equatable, Sendable, CustomStringConvertible {
-    public var field: String
-    public var reason: String
-    public init(field: String, reason: String) { self.field = field; self.reason = reason }
-    public var description: String { "forward: \(field): \(reason)" }
 }
 
 extension String {

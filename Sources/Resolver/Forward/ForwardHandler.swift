@@ -2,6 +2,7 @@ import Clocks
 import DNSWire
 import Logging
 import NameExpansion
+import YAMLReader
 import NIOCore
 import Synchronization
 
@@ -29,14 +30,14 @@ public final class ForwardHandler: Handler {
     ///   - time: drives timeouts, the budget and probe intervals.
     /// - Throws: when the configuration is invalid, e.g. an upstream is one of fedns's own listen addresses.
     public convenience init(config: ForwardConfig, group: any EventLoopGroup, time: any TimeSource = SystemTimeSource(),
-                logger: Logger = Logger(label: "fedns.forward")) throws(ForwardConfigError) {
+                logger: Logger = Logger(label: "fedns.forward")) throws(ConfigError) {
         try self.init(config: config, transport: UpstreamExchange(group: group, time: time), time: time, logger: logger)
     }
 
     /// A forwarder over `transport` instead of sockets (the conformance runner's scripted upstreams).
     public init(config: ForwardConfig, transport: any UpstreamTransport, time: any TimeSource = SystemTimeSource(),
-                logger: Logger = Logger(label: "fedns.forward")) throws(ForwardConfigError) {
-        try config.validate()
+                logger: Logger = Logger(label: "fedns.forward")) throws(ConfigError) {
+        try (config.validate() + config.servingIssues()).throwFirstError()
         self.config = config
         self.transport = transport
         self.time = time

@@ -1,5 +1,6 @@
 import DNSWire
 import NameExpansion
+import YAMLReader
 
 /// Answers authoritatively (AA) for names at or under the origins of its zones, like CoreDNS
 /// `file`; every other name goes to `next` (DESIGN §4).
@@ -16,7 +17,7 @@ public struct LocalZonesHandler: Handler {
     private let metrics = LocalZonesMetrics()
 
     /// - Throws: when a zone has no SOA at its origin, a record outside it, or a CNAME next to other data.
-    public init(config: LocalZonesConfig) throws(LocalZonesConfigError) {
+    public init(config: LocalZonesConfig) throws(ConfigError) {
         zones = try config.index()
     }
 

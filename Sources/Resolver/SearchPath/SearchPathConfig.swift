@@ -1,25 +1,27 @@
 import ClusterState
 import NameExpansion
+import YAMLReader
 
-/// Settings of the `search-path` handler (DESIGN §3), as the server builds them from `searchPath`,
-/// `POD_NAMESPACE`, `clusterDomain`, `ttl` and the node's resolv.conf.
-public struct SearchPathConfig: Sendable {
-    /// `searchPath.enabled`: on by default in sidecar mode, off in node-local mode.
-    public var enabled: Bool
+/// Settings of the `search-path` handler (DESIGN §3): its `searchPath` key, `POD_NAMESPACE`, and
+/// what the server passes from other owners: the cluster zone's parsed `clusterDomain` and `ttl`, and
+/// the search line of the forwarder's resolv.conf.
+public struct SearchPathConfig: ConfigSection {
+    /// `searchPath.enabled`; nil means the mode's default: on in sidecar mode, off in node-local mode.
+    public var enabled: Bool?
     /// `searchPath.namespace` (default from `POD_NAMESPACE`): the namespace of every client, as in a
     /// sidecar. When nil, ``podNamespace`` maps each client address to its pod's namespace.
     public var namespace: String?
-    /// `clusterDomain`, default `cluster.local`.
-    public var clusterDomain: String
+    /// The cluster zone's `clusterDomain`.
+    public var clusterDomain: DomainName
     /// The `search` line of the node's resolv.conf: kubelet appends it to every pod's search list.
     public var hostSearch: [DomainName]
-    /// TTL of the CNAME a hit returns (the cluster `ttl`, default 5).
-    public var ttl: Int
+    /// TTL of the CNAME a hit returns (the cluster zone's `ttl`).
+    public var ttl: UInt32
     /// Node-local mode: the namespace of the pod with this client address, or nil when unknown.
     public var podNamespace: (@Sendable (String) -> String?)?
 
-    public init(enabled: Bool, namespace: String? = nil, clusterDomain: String = "cluster.local", hostSearch: [DomainName] = [],
-                ttl: Int = 5, podNamespace: (@Sendable (String) -> String?)? = nil) {
+    public init(enabled: Bool? = nil, namespace: String? = nil, clusterDomain: DomainName = DomainName(labels: ["cluster", "local"]),
+                hostSearch: [DomainName] = [], ttl: UInt32 = 5, podNamespace: (@Sendable (String) -> String?)? = nil) {
         self.enabled = enabled; self.namespace = namespace; self.clusterDomain = clusterDomain
         self.hostSearch = hostSearch; self.ttl = ttl; self.podNamespace = podNamespace
     }
@@ -36,29 +38,32 @@ public struct SearchPathConfig: Sendable {
         }
     }
 
+    public static let keys = ["searchPath"]
+
+    public mutating func read(_ key: String, _ value: YAMLField) throws(ConfigError) {
+        try value.mapping(known: ["enabled", "namespace"])
+        enabled = try value["enabled"].bool() ?? enabled
+        namespace = try value["namespace"].string()?.asciiLowercased ?? namespace
+    }
+
     /// Every problem in the settings; warnings do not stop the handler.
-    public func validate() -> [HandlerConfigIssue] {
-        var issues: [HandlerConfigIssue] = []
+    public func validate() -> [ConfigIssue] {
+        var issues: [ConfigIssue] = []
         if let namespace, !DomainName.isRFC1123Label(namespace) {
             issues.append(.init(field: "searchPath.namespace", problem: "'\(namespace)' is not an RFC 1123 label (a namespace name)"))
         }
-        if let problem = ConfigChecks.subdomainProblem(clusterDomain) { issues.append(.init(field: "clusterDomain", problem: problem)) }
-        if let problem = ConfigChecks.ttlProblem(ttl) { issues.append(.init(field: "ttl", problem: problem)) }
         for domain in hostSearch where domain.isRoot || domain.wireLength > 255 {
             issues.append(.init(field: "searchPath.hostSearch", problem: "'\(domain)' cannot be a search domain", severity: .warning))
         }
         return issues
     }
 
-    /// The typed settings, or every issue when there is an error.
-    func settings() throws(HandlerConfigError) -> Settings {
-        let issues = validate()
-        guard issues.allSatisfy({ $0.severity == .warning }), let domain = try? DomainName(clusterDomain) else {
-            throw HandlerConfigError(issues: issues)
-        }
-        return Settings(enabled: enabled, namespace: namespace?.asciiLowercased, clusterDomain: domain.lowercased,
+    /// The typed settings, or the first error.
+    func settings() throws(ConfigError) -> Settings {
+        try validate().throwFirstError()
+        return Settings(enabled: enabled ?? false, namespace: namespace?.asciiLowercased, clusterDomain: clusterDomain.lowercased,
                         hostSearch: hostSearch.filter { !$0.isRoot && $0.wireLength <= 255 }.map(\.lowercased),
-                        ttl: UInt32(ttl), podNamespace: podNamespace)
+                        ttl: ttl, podNamespace: podNamespace)
     }
 
     struct Settings: Sendable {

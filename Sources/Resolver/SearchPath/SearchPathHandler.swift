@@ -1,6 +1,7 @@
 import ClusterState
 import DNSWire
 import NameExpansion
+import YAMLReader
 
 /// The server-side search path (DESIGN §3, CoreDNS `autopath`): when a pod's query is its typed name
 /// plus the first element of its search list (`<typed>.<ns>.svc.<cd>`), the server walks the rest of
@@ -16,7 +17,7 @@ public struct SearchPathHandler: Handler {
     let settings: SearchPathConfig.Settings
     let metrics: SearchPathMetrics
 
-    public init(config: SearchPathConfig, metrics: SearchPathMetrics = SearchPathMetrics()) throws(HandlerConfigError) {
+    public init(config: SearchPathConfig, metrics: SearchPathMetrics = SearchPathMetrics()) throws(ConfigError) {
         self.settings = try config.settings()
         self.metrics = metrics
     }

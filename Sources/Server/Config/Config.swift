@@ -1,5 +1,6 @@
 import NameExpansion
 import Resolver
+import YAMLReader
 
 /// Where fedns runs (DESIGN §7).
 public enum Mode: String, Sendable, CaseIterable {
@@ -23,12 +24,6 @@ public struct HostPort: Hashable, Sendable, CustomStringConvertible {
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
 
-/// A zone file served authoritatively (`zones:`).
-public struct ZoneSpec: Hashable, Sendable {
-    public var origin: DomainName
-    public var file: String
-}
-
 /// An admin HTTP listener (`metrics`, `health`, `ready`): the mode's default, off, or an address.
 public enum AdminListen: Hashable, Sendable {
     case modeDefault
@@ -36,29 +31,14 @@ public enum AdminListen: Hashable, Sendable {
     case at(HostPort)
 }
 
-/// The whole configuration, after precedence has been applied (DESIGN §7).
+/// The whole configuration, after precedence has been applied (DESIGN §7): the server's own keys,
+/// and one section per handler, each read and checked by its owner in the handler's folder.
 public struct FednsConfig: Sendable {
+    // The server's own keys (read in `ServerSection.swift`).
     public var mode: Mode = .nodeLocal
     /// Empty means the mode's default (node-local `169.254.20.10:53`, sidecar `127.0.0.1:53`).
     public var listen: [HostPort] = []
-    public var clusterDomain = DomainName(labels: ["cluster", "local"])
-    public var ttl: UInt32 = 5
-    public var federations: [String: DomainName] = [:]
-    public var zonalNameFormat: ZonalNameFormat = .zone
-    public var zone: String?
-    public var region: String?
     public var nodeName: String?
-    public var upstreams: [HostPort] = []
-    public var upstreamResolvConf = "/etc/resolv.conf"
-    public var stubDomains: [DomainName: [HostPort]] = [:]
-    public var zones: [ZoneSpec] = []
-    public var searchPathEnabled: Bool?
-    public var searchPathNamespace: String?
-    public var pods: PodsMode = .disabled
-    public var cacheMaxEntries = 10_000
-    public var cacheMaxTTL: UInt32 = 3600
-    public var cacheMaxNegativeTTL: UInt32 = 1800
-    public var serveStale = true
     public var allowedNetworks: [CIDR] = CIDR.defaultAllowed
     /// The name CH TXT `id.server.` answers with; nil turns identity queries off (REFUSED).
     public var identity: String?
@@ -70,10 +50,23 @@ public struct FednsConfig: Sendable {
     /// `file` or `kubernetes`.
     public var sourceType = "file"
     public var clusterStateFile: String?
-    /// Forwarding budgets.
-    public var forwardTimeoutSeconds: Double = 1.5
-    public var forwardBudgetSeconds: Double = 4
-    public var forwardMaxConcurrent = 4096
+
+    // The handlers' sections.
+    /// `clusterDomain`, `ttl`, `pods`: the cluster zone owns the settings other handlers read too.
+    public var clusterZone = ClusterZoneConfig()
+    /// `federations`, `zonalNameFormat`, `zone`, `region`.
+    public var federation = FederationConfig()
+    /// `searchPath`.
+    public var searchPath = SearchPathConfig()
+    /// `zones`.
+    public var localZones = LocalZonesConfig()
+    /// `cache`.
+    public var cache = CacheConfig()
+    /// `upstreams`, `upstreamResolvConf`, `stubDomains`, `forward`.
+    public var forward = ForwardConfig()
+
+    /// Where each key was written, for errors found after reading.
+    public var locations = ConfigLocations()
 
     public init() {}
 
@@ -101,7 +94,7 @@ public struct FednsConfig: Sendable {
     }
 
     /// The server-side search path is on by default in sidecar mode only (DESIGN §3).
-    public var searchPathOn: Bool { searchPathEnabled ?? (mode == .sidecar) }
+    public var searchPathOn: Bool { searchPath.enabled ?? (mode == .sidecar) }
 }
 
 /// An IP network in CIDR notation.

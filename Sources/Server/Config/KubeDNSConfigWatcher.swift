@@ -75,7 +75,7 @@ struct KubeDNSConfigWatcher: ServiceLifecycle.Service {
             succeeded.increment()
             logger.info("kube-dns configuration reloaded", metadata: [
                 "config.dir": .string(reload.directory),
-                "config.federations": .string(config.federations.keys.sorted().joined(separator: ",")),
+                "config.federations": .string(config.federation.federations.keys.sorted().joined(separator: ",")),
             ])
             return forward
         } catch {

@@ -1,6 +1,7 @@
 import Foundation
 import NameExpansion
-import Yams
+import Resolver
+import YAMLReader
 
 /// What the command line said; nil means "not given".
 public struct CommandLineSettings: Sendable {
@@ -22,13 +23,13 @@ public enum ConfigResolver {
     public static func resolve(_ flags: CommandLineSettings, environment: [String: String]) throws(ConfigError) -> FednsConfig {
         var c = FednsConfig()
         if let path = flags.configFile {
-            c = try ConfigLoader.apply(yaml: try read(path, field: "--config"), to: c)
+            c = try ConfigLoader.apply(yaml: try read(path, field: "--config"), file: path, to: c)
         }
         if let dir = flags.kubeDNSConfigDir {
             c = try KubeDNSConfigMap.apply(directory: dir, to: c)
         }
         if let v = environment["NODE_NAME"], !v.isEmpty { c.nodeName = v }
-        if let v = environment["POD_NAMESPACE"], !v.isEmpty, c.searchPathNamespace == nil { c.searchPathNamespace = v.asciiLowercased }
+        if let v = environment["POD_NAMESPACE"], !v.isEmpty, c.searchPath.namespace == nil { c.searchPath.namespace = v.asciiLowercased }
         if let v = flags.mode { c.mode = v }
         if let v = flags.clusterStateFile { c.clusterStateFile = v; c.sourceType = "file" }
         if flags.kubeconfig != nil || flags.inCluster { c.sourceType = "kubernetes" }
@@ -41,14 +42,15 @@ public enum ConfigResolver {
             }
         }
         if !flags.upstreams.isEmpty {
-            c.upstreams = try flags.upstreams.map { s throws(ConfigError) in
-                guard let hp = HostPort(parsing: s, defaultPort: 53) else {
+            c.forward.upstreams = try flags.upstreams.map { s throws(ConfigError) in
+                do { return try Upstream(parsing: s, field: "--upstream") } catch {
                     throw ConfigError(field: "--upstream", problem: "'\(s)' is not an IP address with an optional :port")
                 }
-                return hp
             }
+            c.locations.forget("upstreams")
         }
         if let v = flags.nodeName { c.nodeName = v }
+        try c.checkSections()
         try validate(c)
         return c
     }
@@ -72,41 +74,50 @@ public enum ConfigResolver {
 }
 
 /// The kube-dns ConfigMap keys, mounted as files in a directory (DESIGN §7): `federations`
-/// (`a=b,c=d`), `stubDomains` and `upstreamNameservers` (JSON). They override the config file.
+/// (`a=b,c=d`), `stubDomains` and `upstreamNameservers` (JSON). They override the config file; each
+/// is parsed by the section that owns the setting, and an error names the key's file.
 public enum KubeDNSConfigMap {
     public static func apply(directory: String, to base: FednsConfig) throws(ConfigError) -> FednsConfig {
         var c = base
-        let fm = FileManager.default
+        func path(_ key: String) -> String { (directory as NSString).appendingPathComponent(key) }
         func file(_ key: String) -> String? {
-            fm.contents(atPath: (directory as NSString).appendingPathComponent(key)).map { String(decoding: $0, as: UTF8.self) }
+            FileManager.default.contents(atPath: path(key)).map { String(decoding: $0, as: UTF8.self) }
+        }
+        func placed(_ key: String, _ error: ConfigError) -> ConfigError {
+            var e = error
+            e.file = path(key)
+            e.field = "kube-dns " + error.field
+            return e
         }
         if let text = file("federations")?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty {
             var map: [String: String] = [:]
             for pair in text.split(separator: ",") {
                 let kv = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
                 guard kv.count == 2, !kv[0].isEmpty, !kv[1].isEmpty else {
-                    throw ConfigError(field: "kube-dns federations", problem: "'\(pair)' is not name=domain")
+                    throw ConfigError(field: "kube-dns federations", problem: "'\(pair)' is not name=domain", file: path("federations"))
                 }
                 map[kv[0]] = kv[1]
             }
-            c.federations = try ConfigLoader.federations(map, field: "kube-dns federations")
+            c.federation.federations = map
+            c.locations.forget("federations")
+            c.locations.record("federations", at: SourceLocation(file: path("federations"), line: nil))
+            if let error = c.federation.validate().first(where: { $0.severity == .error && $0.field.hasPrefix("federations") }) {
+                throw placed("federations", error.error())
+            }
         }
         if let text = file("stubDomains")?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty {
-            guard let map = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else {
-                throw ConfigError(field: "kube-dns stubDomains", problem: "must be a JSON object of domain to server list")
-            }
-            c.stubDomains = try ConfigLoader.stubDomains(map, field: "kube-dns stubDomains")
+            do throws(ConfigError) {
+                c.forward.stubDomains = try ForwardConfig.stubDomains(json: text, field: "stubDomains")
+            } catch { throw placed("stubDomains", error) }
+            c.locations.forget("stubDomains")
+            c.locations.record("stubDomains", at: SourceLocation(file: path("stubDomains"), line: nil))
         }
         if let text = file("upstreamNameservers")?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty {
-            guard let list = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [Any] else {
-                throw ConfigError(field: "kube-dns upstreamNameservers", problem: "must be a JSON list of servers")
-            }
-            c.upstreams = try list.enumerated().map { i, s throws(ConfigError) in
-                guard let text = s as? String, let hp = HostPort(parsing: text, defaultPort: 53) else {
-                    throw ConfigError(field: "kube-dns upstreamNameservers[\(i)]", problem: "'\(s)' is not an IP[:port]")
-                }
-                return hp
-            }
+            do throws(ConfigError) {
+                c.forward.upstreams = try ForwardConfig.upstreams(json: text, field: "upstreamNameservers")
+            } catch { throw placed("upstreamNameservers", error) }
+            c.locations.forget("upstreams")
+            c.locations.record("upstreams", at: SourceLocation(file: path("upstreamNameservers"), line: nil))
         }
         return c
     }
