@@ -15,7 +15,8 @@ public struct Suite {
     public var mode: Mode
     public init(mode: Mode) { self.mode = mode }
 
-    /// Every `.yaml`/`.yml` file under `paths` (files as given, directories recursively, sorted).
+    /// Every `.yaml`/`.yml` file under `paths` (files as given, directories recursively, sorted),
+    /// except what a `worlds/` directory holds: shared clusters that scenarios include with `world:`.
     public static func files(_ paths: [String]) throws(ScenarioError) -> [String] {
         var out: [String] = []
         let fm = FileManager.default
@@ -25,6 +26,7 @@ public struct Suite {
             if !isDir.boolValue { out.append(path); continue }
             let found = (fm.enumerator(atPath: path)?.allObjects as? [String] ?? [])
                 .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
+                .filter { !$0.split(separator: "/").dropLast().contains("worlds") }
                 .sorted()
                 .map { (path as NSString).appendingPathComponent($0) }
             out += found
