@@ -1,6 +1,7 @@
 import DNSWire
 import Foundation
 import NameExpansion
+import Server
 import Yams
 import YAMLReader
 
@@ -26,6 +27,8 @@ public enum ScenarioParser {
                     throw top["config"].fail("must be a mapping of fedns settings")
                 }
                 configYAML = try Yams.serialize(node: node)
+                // Read by fedns's own loader now, so a bad setting names this file and its line.
+                _ = try ConfigLoader.apply(top["config"].yaml, to: FednsConfig())
             }
             let world = try parseWorld(top["world"], scenarioPath: path)
             var cluster = try parseCluster(top["cluster"])

@@ -54,13 +54,18 @@ public struct ConfigLocations: Sendable {
     var byPath: [String: SourceLocation] = [:]
     public init() {}
 
-    /// Records `field` and every key and list item under it.
-    public mutating func record(_ field: YAMLField) {
-        if !field.path.isEmpty { byPath[field.path] = field.location }
+    /// Records every key and list item under `root` (a file's root, or a mapping of settings inside
+    /// another file, such as a scenario's `config`), by their paths from `root`.
+    public mutating func record(_ root: YAMLField) {
+        record(root, dropping: root.path.isEmpty ? 0 : root.path.count + 1)
+    }
+
+    private mutating func record(_ field: YAMLField, dropping prefix: Int) {
+        if field.path.count > prefix { byPath[String(field.path.dropFirst(prefix))] = field.location }
         if field.isMapping, let entries = try? field.entries() {
-            for (_, value) in entries { record(value) }
+            for (_, value) in entries { record(value, dropping: prefix) }
         } else if field.isSequence, let items = try? field.items() {
-            for item in items { record(item) }
+            for item in items { record(item, dropping: prefix) }
         }
     }
 

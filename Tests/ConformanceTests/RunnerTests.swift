@@ -128,6 +128,8 @@ struct RunnerTests {
         ("steps:\n  - query: {name: a., type: A}\n    expect: {answer: 'a. 5 IN A 300.1.1.1'}", "bad.yaml:3: steps[0].expect.answer: zone text"),
         ("tags: [static]\nupstreams: [{address: '127.0.0.53:53'}]\nsteps:\n  - timePasses: 1", "bad.yaml:1: tags: a static scenario has no upstreams"),
         ("steps:\n  - expectUpstream: {upstream: nobody}", "bad.yaml:2: steps[0].expectUpstream.upstream: no upstream named 'nobody'"),
+        ("config:\n  clusterDomain: cluster.local\n  cache: {maxEntries: -1}\nsteps:\n  - timePasses: 1", "bad.yaml:3: config.cache.maxEntries: must not be negative"),
+        ("config:\n  clusterDomain: cluster.local\n  ttl: 99999\nsteps:\n  - timePasses: 1", "bad.yaml:3: config.ttl: 99999 is outside"),
         ("name: x\nsteps:\n  - timePasses: 1\n  - query: 'a. A'\n    expect:\n      rcode: NOERROR\n      answr: x", "bad.yaml:7: steps[1].expect.answr: unknown key"),
     ])
     func parseErrorsNameTheField(_ yaml: String, _ message: String) {

@@ -31,7 +31,12 @@ public enum ConfigLoader {
         for (key, value) in try root.entries() {
             try c.read(key, value)
         }
-        try c.checkSections()
+        do { try c.checkSections() } catch {
+            // Section checks name keys from the settings' root; inside another file, say where that root is.
+            var placed = error
+            if !root.path.isEmpty { placed.field = "\(root.path).\(error.field)" }
+            throw placed
+        }
         return c
     }
 }
