@@ -1,6 +1,8 @@
 import ArgumentParser
+import ClusterState
 import Foundation
 import Server
+import YAMLReader
 
 @main
 struct Fedns: AsyncParsableCommand {
@@ -111,7 +113,9 @@ struct CheckConfig: AsyncParsableCommand {
             if let clusterState { try FednsApp.checkClusterState(path: clusterState, config: c) }
             print("\(path): OK (mode \(c.mode.rawValue), \(c.federation.federations.count) federation(s), \(c.forward.upstreams.count) upstream(s))")
         } catch {
-            print("\(path): \(error)")
+            // Errors from a file name it with the line (`fedns.yaml:12: cache.maxEntries: …`); others get the path.
+            let placed = (error as? ConfigError)?.file != nil || (error as? ObjectError)?.file != nil
+            print(placed ? "\(error)" : "\(path): \(error)")
             throw ExitCode(1)
         }
     }
