@@ -27,7 +27,6 @@ let package = Package(
         .target(name: "YAMLReader", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(name: "ClusterState", dependencies: [
             "Clocks", "NameExpansion", "YAMLReader",
-            .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
         ]),
@@ -51,7 +50,6 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "Conformance", dependencies: [
             "Clocks", "Server", "Resolver", "DNSWire", "ClusterState", "NameExpansion", "YAMLReader",
