@@ -62,6 +62,7 @@ public enum ConfigResolver {
         }
         if c.sourceType == "kubernetes" {
             throw ConfigError(field: "source.type", problem: "the kubernetes API source is not available in this build; use the file source")
+                .placed(at: c.locations.locate("source.type"))
         }
     }
 
