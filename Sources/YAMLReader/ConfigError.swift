@@ -57,15 +57,22 @@ public struct ConfigLocations: Sendable {
     /// Records every key and list item under `root` (a file's root, or a mapping of settings inside
     /// another file, such as a scenario's `config`), by their paths from `root`.
     public mutating func record(_ root: YAMLField) {
-        record(root, dropping: root.path.isEmpty ? 0 : root.path.count + 1)
+        var budget = Self.maxRecorded
+        record(root, dropping: root.path.isEmpty ? 0 : root.path.count + 1, budget: &budget)
     }
 
-    private mutating func record(_ field: YAMLField, dropping prefix: Int) {
+    /// Aliases make a tree of a few lines as large as they like (`a: &a [x, x]`, `b: &b [*a, *a]`, …);
+    /// a configuration has far fewer keys than this, and what lies beyond just has no line.
+    static let maxRecorded = 10_000
+
+    private mutating func record(_ field: YAMLField, dropping prefix: Int, budget: inout Int) {
+        guard budget > 0 else { return }
+        budget -= 1
         if field.path.count > prefix { byPath[String(field.path.dropFirst(prefix))] = field.location }
         if field.isMapping, let entries = try? field.entries() {
-            for (_, value) in entries { record(value, dropping: prefix) }
+            for (_, value) in entries { record(value, dropping: prefix, budget: &budget) }
         } else if field.isSequence, let items = try? field.items() {
-            for item in items { record(item, dropping: prefix) }
+            for item in items { record(item, dropping: prefix, budget: &budget) }
         }
     }
 

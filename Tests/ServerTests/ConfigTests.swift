@@ -112,6 +112,20 @@ import YAMLReader
         }
     }
 
+    /// Aliases can make a few lines of YAML into a billion nodes; reading a config must not walk them all.
+    @Test func aliasExpansionIsNotWalked() {
+        let keys = ["mode", "listen", "nodeName", "allowedNetworks", "identity", "lameduck", "log", "metrics", "health"]
+        var lines = ["\(keys[0]): &l0 [x, x, x, x, x, x, x, x, x, x]"]
+        for i in 1..<keys.count {
+            lines.append("\(keys[i]): &l\(i) [" + Array(repeating: "*l\(i - 1)", count: 10).joined(separator: ", ") + "]")
+        }
+        let started = ContinuousClock.now
+        #expect {
+            _ = try ConfigLoader.apply(yaml: lines.joined(separator: "\n"), file: "fedns.yaml", to: FednsConfig())
+        } throws: { "\($0)".hasPrefix("fedns.yaml:1: mode: ") }
+        #expect(ContinuousClock.now - started < .seconds(5))
+    }
+
     /// Errors found when the server builds the chain (a zone file that cannot be read, an upstream
     /// that is one of fedns's own addresses) are placed where their key was written too.
     @Test func buildTimeErrorsNameWhereTheKeyWasWritten() throws {
