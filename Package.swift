@@ -81,10 +81,12 @@ let package = Package(
         .testTarget(name: "NameExpansionTests", dependencies: ["NameExpansion"]),
         .testTarget(name: "ClocksTests", dependencies: ["Clocks"]),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"]),
+        // Conformance: the property that every name handed out resolves, run over each target's fixtures.
         .testTarget(name: "ClusterStateTests", dependencies: [
-            "Clocks", "ClusterState", "NameExpansion", "YAMLReader", .product(name: "Logging", package: "swift-log"),
+            "Clocks", "ClusterState", "NameExpansion", "YAMLReader", "Conformance", .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "ResolverTests", dependencies: ["Clocks", "Resolver", "DNSWire", "ClusterState", "NameExpansion", "YAMLReader"]),
+        .testTarget(name: "ResolverTests", dependencies: ["Clocks", "Resolver", "DNSWire", "ClusterState", "NameExpansion", "YAMLReader",
+                                                          "Conformance"]),
         .testTarget(name: "PodLookupTests", dependencies: [
             "PodLookup", "DNSWire", "NameExpansion", .product(name: "NIOPosix", package: "swift-nio"),
         ]),

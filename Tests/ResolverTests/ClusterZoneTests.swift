@@ -1,4 +1,5 @@
 import ClusterState
+import Conformance
 import DNSWire
 import NameExpansion
 import Resolver
@@ -37,6 +38,13 @@ enum ZoneWorld {
                 Fixture.slice("empty", "default", [Fixture.endpoint("10.2.0.1", ready: false)], ports: [http]),
                 Fixture.slice("pub", "default", [Fixture.endpoint("10.3.0.1", ready: false)], ports: [http]),
                 Fixture.slice("v6head", "default", [Fixture.endpoint("fd00:2::1")]),
+                // A ClusterIP service's endpoints have names too (PTR names them; forward queries must find them).
+                Fixture.slice("nginx", "default", [
+                    Fixture.endpoint("10.5.0.1", host: "nginx-a"),
+                    Fixture.endpoint("10.5.0.2"),
+                    Fixture.endpoint("10.5.0.3", ready: false),
+                ], ports: [http]),
+                Fixture.slice("nginx", "default", [Fixture.endpoint("fd00:5::2")], ports: [http]),
             ],
             namespaces: ["default", "empty-ns"],
             pods: [Pod(namespace: "default", name: "p1", ips: ["10.4.0.5"]), Pod(namespace: "other", name: "p2", ips: ["10.4.0.6"])])
@@ -98,6 +106,18 @@ enum ZoneWorld {
         DNSCase(qname: "10-1-0-3.web.default.svc.cluster.local.", qtype: .a, rcode: .nxDomain, authority: soa),
         DNSCase(qname: "10-1-0-1.web.default.svc.cluster.local.", qtype: .a, rcode: .nxDomain, authority: soa),
         DNSCase(qname: "web-0.nginx.default.svc.cluster.local.", qtype: .a, rcode: .nxDomain, authority: soa),
+        // endpoint names of a ClusterIP service, as its PTR answers name them
+        DNSCase(qname: "nginx-a.nginx.default.svc.cluster.local.", qtype: .a,
+                answer: "nginx-a.nginx.default.svc.cluster.local. 5 IN A 10.5.0.1"),
+        DNSCase(qname: "nginx-a.nginx.default.svc.cluster.local.", qtype: .aaaa, authority: soa),
+        DNSCase(qname: "10-5-0-2.nginx.default.svc.cluster.local.", qtype: .a,
+                answer: "10-5-0-2.nginx.default.svc.cluster.local. 5 IN A 10.5.0.2"),
+        DNSCase(qname: "fd00-5--2.nginx.default.svc.cluster.local.", qtype: .aaaa,
+                answer: "fd00-5--2.nginx.default.svc.cluster.local. 5 IN AAAA fd00:5::2"),
+        DNSCase(qname: "10-5-0-3.nginx.default.svc.cluster.local.", qtype: .a, rcode: .nxDomain, authority: soa),
+        DNSCase(qname: "1.0.5.10.in-addr.arpa.", qtype: .ptr, answer: "1.0.5.10.in-addr.arpa. 5 IN PTR nginx-a.nginx.default.svc.cluster.local."),
+        DNSCase(qname: "2.0.5.10.in-addr.arpa.", qtype: .ptr, answer: "2.0.5.10.in-addr.arpa. 5 IN PTR 10-5-0-2.nginx.default.svc.cluster.local."),
+        DNSCase(qname: "3.0.5.10.in-addr.arpa.", qtype: .ptr, rcode: .nxDomain),
         // SRV: ClusterIP points at the service, headless at each endpoint (weight ⌊100/n⌋)
         DNSCase(qname: "_http._tcp.nginx.default.svc.cluster.local.", qtype: .srv,
                 answer: "_http._tcp.nginx.default.svc.cluster.local. 5 IN SRV 0 100 80 nginx.default.svc.cluster.local.",
@@ -348,5 +368,20 @@ enum ZoneWorld {
     @Test("the defaults are valid") func defaultsValid() {
         #expect(ClusterZoneConfig().validate().isEmpty)
         #expect(ClusterZoneConfig(pods: "Verified").validate().isEmpty)
+    }
+}
+
+/// Every name the cluster-zone and federation worlds hand out resolves (PTR ↔ forward, federated = local).
+struct WorldNamesResolveTests {
+    @Test func zoneWorld() async throws {
+        let problems = try await NameConsistency.violations(try ZoneWorld.objects())
+        #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
+    }
+
+    @Test(arguments: [false, true])
+    func federationWorld(conflictingNamespace: Bool) async throws {
+        let objects = try FederationWorld.objects(conflictingNamespace: conflictingNamespace)
+        let problems = try await NameConsistency.violations(objects, configYAML: "federations: {myfederation: example.com}\nnodeName: node-a")
+        #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
     }
 }

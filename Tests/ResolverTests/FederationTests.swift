@@ -304,6 +304,28 @@ struct FederationCase: Sendable, CustomTestStringConvertible {
         #expect(logged.allSatisfy { $0.level <= .info })
     }
 
+    @Test("a namespace named like the federation with a ClusterIP Service: its endpoint names are the cluster reading too")
+    func namespaceConflictClusterIP() async throws {
+        var objects = try FederationWorld.objects()
+        objects.namespaces.append("myfederation")
+        objects.services.append(Fixture.clusterIP("mynamespace", "myfederation", ["10.0.7.1"], ports: [Fixture.port("http", 80)]))
+        objects.endpointSlices.append(Fixture.slice("mynamespace", "myfederation", [Fixture.endpoint("10.7.0.1", host: "nginx")]))
+        let setup = try FederationWorld.setup(objects: objects)
+        let endpoint = DNSCase(qname: "nginx.mynamespace.myfederation.svc.cluster.local.", qtype: .a,
+                               answer: "nginx.mynamespace.myfederation.svc.cluster.local. 5 IN A 10.7.0.1")
+        let request = try query(endpoint.qname, endpoint.qtype)
+        let response = await setup.chain.resolve(request)
+        try check(response, endpoint, asked: request)
+        #expect(response.federationResult == nil, "the cluster reading won, as the endpoint's PTR says")
+        let ptr = DNSCase(qname: "1.0.7.10.in-addr.arpa.", qtype: .ptr,
+                          answer: "1.0.7.10.in-addr.arpa. 5 IN PTR nginx.mynamespace.myfederation.svc.cluster.local.")
+        let ptrRequest = try query(ptr.qname, ptr.qtype)
+        try check(await setup.chain.resolve(ptrRequest), ptr, asked: ptrRequest)
+        // A name that is no endpoint there is still federated.
+        let sick = try query("sick.mynamespace.myfederation.svc.cluster.local.", .a)
+        #expect(await setup.chain.resolve(sick).federationResult == .zonal)
+    }
+
     @Test("the federation answers are counted by result")
     func metrics() async throws {
         let setup = try FederationWorld.setup(objects: try FederationWorld.objects(zone: nil))
