@@ -113,6 +113,12 @@ public struct ReadyAddress: Hashable, Sendable {
     public init(address: String, hostname: String?, ports: [PortSpec]) {
         self.address = address; self.hostname = hostname; self.ports = ports
     }
+
+    /// The label naming this endpoint under its Service, in forward answers and PTR targets alike:
+    /// its hostname, else its dashed canonical IP (`10-1-2-3`, `fd00--1`).
+    public var label: String {
+        hostname ?? IPAddress.dashed(IPAddress.canonical(address) ?? address)
+    }
 }
 
 /// What a reverse name points at: a Service (its ClusterIP) or one of its endpoints.
@@ -138,6 +144,8 @@ public final class ClusterSnapshot: Sendable {
     public let node: Node?
     /// Canonical IP text → what it names, for PTR: ClusterIPs and published endpoint addresses.
     public let reverseIndex: [String: [ReverseEntry]]
+    /// Every Service's published endpoint addresses (see `readyAddresses(of:)`), computed once.
+    let publishedByService: [ServiceKey: [ReadyAddress]]
 
     public init(generation: UInt64, objects: ClusterObjects, nodeName: String?) {
         self.generation = generation
@@ -153,16 +161,24 @@ public final class ClusterSnapshot: Sendable {
         for p in objects.pods { for ip in p.ips { pods[ip] = p } }
         self.podsByIP = pods
         self.node = nodeName.flatMap { n in objects.nodes.first { $0.name == n } }
+        var published: [ServiceKey: [ReadyAddress]] = [:]
+        for s in services.values {
+            let addresses = Self.published(s, slices: slices[s.key] ?? [])
+            if !addresses.isEmpty { published[s.key] = addresses }
+        }
+        self.publishedByService = published
         var reverse: [String: [ReverseEntry]] = [:]
         for s in objects.services {
             if case .clusterIP(let ips) = s.kind {
                 for ip in ips { if let c = IPAddress.canonical(ip) { reverse[c, default: []].append(ReverseEntry(service: s.key, endpointHost: nil)) } }
             }
         }
+        // Every Service type with endpoints names them (not only headless ones): the cluster zone answers
+        // `<label>.<svc>.<ns>.svc.<cd>` for the same addresses, so each PTR target resolves forward.
         for s in objects.services {
-            for r in Self.published(s, slices: slices[s.key] ?? []) {
+            for r in published[s.key] ?? [] {
                 if let c = IPAddress.canonical(r.address) {
-                    reverse[c, default: []].append(ReverseEntry(service: s.key, endpointHost: r.hostname ?? IPAddress.dashed(c)))
+                    reverse[c, default: []].append(ReverseEntry(service: s.key, endpointHost: r.label))
                 }
             }
         }
@@ -176,7 +192,13 @@ public final class ClusterSnapshot: Sendable {
     /// The endpoint addresses DNS publishes for `service`: ready (`conditions.ready` true or absent),
     /// or all when the Service sets `publishNotReadyAddresses`. Deduplicated, in slice order.
     public func readyAddresses(of service: Service) -> [ReadyAddress] {
-        Self.published(service, slices: slicesByService[service.key] ?? [])
+        publishedByService[service.key] ?? []
+    }
+
+    /// The published addresses of `service` named `label` (`ReadyAddress.label`): one endpoint's
+    /// addresses (both families of a dual-stack endpoint), or none.
+    public func endpoint(_ label: String, of service: Service) -> [ReadyAddress] {
+        readyAddresses(of: service).filter { $0.label == label }
     }
 
     static func published(_ service: Service, slices: [EndpointSlice]) -> [ReadyAddress] {

@@ -123,8 +123,9 @@ public struct ClusterZoneHandler: Handler {
             guard let service = snap.service(name, namespace: namespace) else { return .missing }
             return srvNode(srvTargets(of: service, port: port, proto: proto, in: snap), owner: owner)
         case .endpoint(let host, let name, let namespace):
-            guard let service = snap.service(name, namespace: namespace), case .headless = service.kind else { return .missing }
-            let matching = snap.readyAddresses(of: service).filter { Self.hostLabel($0) == host }
+            // Any Service with published endpoints names them (ClusterIP too, as its PTR answers do).
+            guard let service = snap.service(name, namespace: namespace) else { return .missing }
+            let matching = snap.endpoint(host, of: service)
             return matching.isEmpty ? .missing : .data(matching.compactMap { addressRecord(owner, $0.address) }, additional: [:])
         case .podNamespace(let namespace):
             switch settings.pods {
@@ -180,7 +181,7 @@ public struct ClusterZoneHandler: Handler {
         case .headless:
             var targets: [SRVTarget] = []
             for published in snap.readyAddresses(of: service) {
-                let target = serviceName.prepending([Self.hostLabel(published)])
+                let target = serviceName.prepending([published.label])
                 for spec in published.ports where matches(spec) {
                     // Dual-stack endpoints share one name: one SRV, both addresses in additional.
                     if let i = targets.firstIndex(where: { $0.target == target && $0.port == spec.port }) {
@@ -260,11 +261,6 @@ public struct ClusterZoneHandler: Handler {
         if let v4 = IPAddress.v4Bytes(address) { return record(owner, .a, v4) }
         if let v6 = IPAddress.v6Bytes(address) { return record(owner, .aaaa, v6) }
         return nil
-    }
-
-    /// The label naming an endpoint: its hostname, else its dashed canonical IP (`10-1-2-3`, `fd00--1`).
-    static func hostLabel(_ published: ReadyAddress) -> String {
-        published.hostname ?? IPAddress.dashed(IPAddress.canonical(published.address) ?? published.address)
     }
 
     /// The canonical address a pod label stands for: `10-1-2-3` → `10.1.2.3`, `fd00--1` → `fd00::1`.
