@@ -5,7 +5,8 @@ import YAMLReader
 
 /// Answers the cluster zone from the cluster snapshot (DESIGN §1; Kubernetes DNS-Based Service
 /// Discovery 1.1.0): Services, SRV for named ports, endpoints, pods, `dns-version`, the apex,
-/// and PTR for ClusterIPs and published endpoint addresses. Other names go to `next`.
+/// and PTR for ClusterIPs and published endpoint addresses. Other names go to `next`. ANY never
+/// arrives here: the engine answers it first (RFC 8482).
 public struct ClusterZoneHandler: Handler {
     public let name = "cluster-zone"
 
@@ -62,17 +63,16 @@ public struct ClusterZoneHandler: Handler {
             metrics.count(.nxdomain)
             return negative(request, rcode: .nxDomain, in: snap)
         case .data(let records, let additional):
-            let selected = request.type == .any ? records : records.filter { $0.type == request.type }
+            let selected = records.filter { $0.type == request.type }
             guard !selected.isEmpty else {
                 metrics.count(.nodata)
                 return negative(request, rcode: .noError, in: snap)
             }
             metrics.count(.answer)
-            let extra = request.type == .any ? additional.values.flatMap { $0 } : additional[request.type] ?? []
-            return positive(request, answer: selected, additional: extra, in: snap)
+            return positive(request, answer: selected, additional: additional[request.type] ?? [], in: snap)
         case .alias(let target):
             let cname = record(owner, .cname, RData.name(target))
-            if request.type == .cname || request.type == .any {
+            if request.type == .cname {
                 metrics.count(.answer)
                 return positive(request, answer: [cname], additional: [], in: snap)
             }
@@ -222,7 +222,7 @@ public struct ClusterZoneHandler: Handler {
             let target = entry.endpointHost.map { service.prepending([$0]) } ?? service
             if !targets.contains(target) { targets.append(target) }
         }
-        guard request.type == .ptr || request.type == .any else {
+        guard request.type == .ptr else {
             // NODATA under the reverse zone's own apex, as CoreDNS does for the reverse zones it serves.
             let apex = request.name.isSubdomain(of: ReverseName.inAddrArpa) ? ReverseName.inAddrArpa : ReverseName.ip6Arpa
             var m = Message.response(to: request.message)
