@@ -62,7 +62,9 @@ public enum Gate {
         guard flags & 0x8000 == 0 else { return .drop(.isResponse) }
         let scan = Scan(walk)
         let opcode = Opcode(UInt8((flags >> 11) & 0x0F))
-        let reply = ErrorReply(packet: packet, scan: scan)
+        func reply(_ rcode: RCode) -> GateVerdict {
+            .reply(ErrorReply.make(query: packet, questionEnd: scan.questionEnd, edns: scan.edns, rcode: rcode), rcode: rcode)
+        }
 
         guard opcode == .query else { return reply(.notImp) }
         guard walk.u16(4) == 1, walk.u16(6) == 0, walk.u16(8) == 0, scan.wellFormed,
@@ -129,28 +131,5 @@ private struct Scan {
         guard position == walk.bytes.count else { return }
         edns = opt
         wellFormed = true
-    }
-}
-
-/// Builds the gate's error replies: ID, opcode, RD and CD echoed, the question byte for byte when
-/// it could be read, an OPT (payload 1232, version 0, DO copied) only when the query had a valid one.
-private struct ErrorReply {
-    let packet: UnsafeRawBufferPointer
-    let scan: Scan
-
-    func callAsFunction(_ rcode: RCode) -> GateVerdict {
-        let question = scan.questionEnd.map { 12..<$0 } ?? 12..<12
-        var out: [UInt8] = []
-        out.reserveCapacity(question.upperBound + 11)
-        out.append(packet[0]); out.append(packet[1])
-        out.append(0x80 | (packet[2] & 0x79))              // QR, opcode, RD
-        out.append(0x80 | (packet[3] & 0x10) | UInt8(rcode.rawValue & 0x0F))  // RA, CD, RCODE
-        out += [0, question.isEmpty ? 0 : 1, 0, 0, 0, 0, 0, scan.edns == nil ? 0 : 1]
-        out.append(contentsOf: packet[question])
-        if let edns = scan.edns {
-            out += [0, 0, 41, 0x04, 0xD0, UInt8(truncatingIfNeeded: rcode.rawValue >> 4), 0,
-                    edns.dnssecOK ? 0x80 : 0, 0, 0, 0]
-        }
-        return .reply(out, rcode: rcode)
     }
 }

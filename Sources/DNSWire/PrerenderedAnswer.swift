@@ -27,7 +27,7 @@ public struct PrerenderedAnswer: Sendable {
 
     /// The size of the answer to `view`.
     public func size(for view: QueryView) -> Int {
-        bytes.count + (view.edns == nil ? 0 : 11 + ednsOptions.count)
+        bytes.count + (view.edns == nil ? 0 : OPTRecord.fixedLength + ednsOptions.count)
     }
 
     /// Writes the answer to `query` (which the gate passed as `view`) into `out`: the rendered bytes
@@ -48,15 +48,10 @@ public struct PrerenderedAnswer: Sendable {
         (base + 12).copyMemory(from: query.baseAddress! + 12, byteCount: questionEnd - 12)
         guard let edns = view.edns else { return total }
 
-        // ```text
-        // OPT: owner . | TYPE 41 | CLASS payload | TTL: EXTENDED-RCODE VERSION DO Z | RDLENGTH | options
-        // ```
-        var at = bytes.count
-        func put(_ byte: UInt8) { out[at] = byte; at += 1 }
-        put(0); put(0); put(41); put(0x04); put(0xD0)
-        put(UInt8(truncatingIfNeeded: rcode.rawValue >> 4)); put(0); put(edns.dnssecOK ? 0x80 : 0); put(0)
-        put(UInt8(truncatingIfNeeded: ednsOptions.count >> 8)); put(UInt8(truncatingIfNeeded: ednsOptions.count))
-        ednsOptions.withUnsafeBytes { if $0.count > 0 { (base + at).copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
+        let end = ednsOptions.withUnsafeBytes {
+            OPTRecord.write(rcode: rcode, dnssecOK: edns.dnssecOK, options: $0, into: out, at: bytes.count)
+        }
+        assert(end == total)
         let arcount = (UInt16(out[10]) << 8 | UInt16(out[11])) + 1
         out[10] = UInt8(arcount >> 8)
         out[11] = UInt8(arcount & 0xFF)
