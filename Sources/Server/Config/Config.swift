@@ -104,9 +104,13 @@ public struct CIDR: Hashable, Sendable, CustomStringConvertible {
 
     public init?(_ text: String) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count <= 2, let bytes = IPAddress.v4Bytes(String(parts[0])) ?? IPAddress.v6Bytes(String(parts[0])) else { return nil }
-        let len = parts.count == 2 ? Int(parts[1]) : bytes.count * 8
-        guard let len, (0...(bytes.count * 8)).contains(len) else { return nil }
+        guard parts.count <= 2, var bytes = IPAddress.v4Bytes(String(parts[0])) ?? IPAddress.v6Bytes(String(parts[0])) else { return nil }
+        guard var len = parts.count == 2 ? Int(parts[1]) : bytes.count * 8, (0...(bytes.count * 8)).contains(len) else { return nil }
+        // IPv4-mapped (::ffff:a.b.c.d/96+) is IPv4: mapped clients are judged as the IPv4 clients they are.
+        if bytes.count == 16, len >= 96, bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xff, bytes[11] == 0xff {
+            bytes = Array(bytes[12..<16])
+            len -= 96
+        }
         self.network = CIDR.mask(bytes, len)
         self.prefixLength = len
     }
