@@ -41,7 +41,7 @@ public struct FednsApp {
         var background = stack.services
         if let reload {
             background.append(KubeDNSConfigWatcher(reload: reload, engine: stack.engine, snapshots: stack.snapshots, group: group,
-                                                   logger: logger))
+                                                   probes: stack.probes, logger: logger))
         }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = background.map {
             .init(service: $0, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup)

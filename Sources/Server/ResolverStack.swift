@@ -19,6 +19,8 @@ public struct ResolverStack {
     public let chain: Chain
     /// File source, upstream health probes: run in the service group beside the server.
     public let services: [any ServiceLifecycle.Service]
+    /// The forwarder's health probes (also in `services`); a reload hands them the new forwarder.
+    public let probes: HealthProbes
 
     /// Builds the chain and its services from `config`; loads the cluster state file once, synchronously.
     /// - Parameters:
@@ -43,10 +45,11 @@ public struct ResolverStack {
 
         let (chain, forward) = try makeChain(config: config, snapshots: snapshots, group: group, logger: logger, time: time,
                                              transport: transport)
-        services.append(HealthProbes(forward: forward))
+        let probes = HealthProbes(forward: forward)
+        services.append(probes)
         let engine = QueryEngine(chain: chain, snapshots: snapshots, identity: config.identity, metrics: ServerMetrics(),
                                  logger: logger)
-        return ResolverStack(engine: engine, snapshots: snapshots, chain: chain, services: services)
+        return ResolverStack(engine: engine, snapshots: snapshots, chain: chain, services: services, probes: probes)
     }
 
     /// The handlers for `config` in their fixed order, reading `snapshots`; also the forwarder, whose
@@ -127,14 +130,6 @@ public struct ResolverStack {
         let localZones = try config.localZones.loadingFiles()
         return HandlerConfigs(federation: federation, clusterZone: config.clusterZone, localZones: localZones, cache: config.cache,
                               forward: forward, searchPath: searchPath)
-    }
-}
-
-/// The forwarder's upstream health probes as a service.
-struct HealthProbes: ServiceLifecycle.Service {
-    let forward: ForwardHandler
-    func run() async throws {
-        await cancelWhenGracefulShutdown { await forward.runHealthProbes() }
     }
 }
 

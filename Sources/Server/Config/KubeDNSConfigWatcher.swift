@@ -23,7 +23,8 @@ public struct ConfigReload: Sendable {
 /// Watches the kube-dns ConfigMap keys and installs a new chain when they change. An invalid update
 /// is rejected whole and the last good configuration keeps serving; both are counted in
 /// `fedns_config_reloads_total{result}`. Settings that need a restart (listen addresses, mode) are
-/// not ConfigMap keys, so a reload never has to change them.
+/// not ConfigMap keys, so a reload never has to change them. A reload replaces everything the old
+/// chain started: its forwarder's health probes stop and the new forwarder's start (`HealthProbes`).
 struct KubeDNSConfigWatcher: ServiceLifecycle.Service {
     static let keys = ["federations", "stubDomains", "upstreamNameservers"]
 
@@ -31,59 +32,63 @@ struct KubeDNSConfigWatcher: ServiceLifecycle.Service {
     let engine: QueryEngine
     let snapshots: SnapshotStore
     let group: any EventLoopGroup
+    let probes: HealthProbes
     let logger: Logger
+    /// The time source and transport of the chains it builds (the stack's; tests pass their own).
+    let time: any TimeSource
+    let transport: (any UpstreamTransport)?
     var interval: Duration = .seconds(1)
     private let succeeded = Counter(label: "fedns_config_reloads_total", dimensions: [("result", "success")])
     private let failed = Counter(label: "fedns_config_reloads_total", dimensions: [("result", "failure")])
 
-    init(reload: ConfigReload, engine: QueryEngine, snapshots: SnapshotStore, group: any EventLoopGroup, logger: Logger) {
+    init(reload: ConfigReload, engine: QueryEngine, snapshots: SnapshotStore, group: any EventLoopGroup, probes: HealthProbes,
+         logger: Logger, time: any TimeSource = SystemTimeSource(), transport: (any UpstreamTransport)? = nil) {
         self.reload = reload
         self.engine = engine
         self.snapshots = snapshots
         self.group = group
+        self.probes = probes
         self.logger = logger
+        self.time = time
+        self.transport = transport
     }
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
-            await withTaskGroup(of: Void.self) { probes in
-                var seen = contents()
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: interval)
-                    let now = contents()
-                    guard now != seen else { continue }
-                    seen = now
-                    if let forward = apply() {
-                        // The new forwarder's down upstreams need probing; the old one's probes no longer matter.
-                        probes.cancelAll()
-                        probes.addTask { await forward.runHealthProbes() }
-                    }
-                }
-                probes.cancelAll()
+            var seen = contents()
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                let now = contents()
+                guard now != seen else { continue }
+                seen = now
+                apply()
             }
         }
     }
 
-    /// Builds and installs the chain for the new configuration; nil when it was rejected.
-    func apply() -> ForwardHandler? {
+    /// Builds and installs the chain for the new configuration and moves the health probes to its
+    /// forwarder; false when the configuration was rejected (the old chain keeps serving, probes and all).
+    @discardableResult
+    func apply() -> Bool {
         do {
             let config = try reload.resolve()
             try FednsApp.validate(config)
             let (chain, forward) = try ResolverStack.makeChain(config: config, snapshots: snapshots, group: group, logger: logger,
-                                                               time: SystemTimeSource(), transport: nil)
+                                                               time: time, transport: transport)
             engine.install(chain)
+            probes.replace(with: forward)
             succeeded.increment()
             logger.info("kube-dns configuration reloaded", metadata: [
                 "config.dir": .string(reload.directory),
                 "config.federations": .string(config.federation.federations.keys.sorted().joined(separator: ",")),
             ])
-            return forward
+            return true
         } catch {
             failed.increment()
             logger.error("kube-dns configuration rejected; the last good configuration stays", metadata: [
                 "config.dir": .string(reload.directory), "config.error": .string("\(error)"),
             ])
-            return nil
+            return false
         }
     }
 
