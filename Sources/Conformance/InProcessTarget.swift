@@ -24,7 +24,8 @@ public final class InProcessTarget: ScenarioTarget {
     /// The event loops the stack is given; unused (no sockets), shared by every in-process run.
     static let group = MultiThreadedEventLoopGroup.singleton
 
-    public init(_ scenario: Scenario) throws {
+    /// - Parameter backgroundOwner: the `ManualClock.owner` of the background services' sleeps.
+    public init(_ scenario: Scenario, backgroundOwner: Int = 0) throws {
         script = UpstreamScript(scenario.upstreams)
         var config = try ConfigLoader.apply(yaml: scenario.configYAML, to: FednsConfig())
         config.clusterStateFile = nil
@@ -43,7 +44,7 @@ public final class InProcessTarget: ScenarioTarget {
         }
         let services = stack.services
         background = Task {
-            await ManualClock.$owner.withValue(0) {
+            await ManualClock.$owner.withValue(backgroundOwner) {
                 await withTaskGroup(of: Void.self) { group in
                     for service in services { group.addTask { try? await service.run() } }
                 }

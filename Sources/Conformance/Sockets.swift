@@ -39,11 +39,13 @@ enum Sockets {
         init(_ what: String) { description = "\(what): \(String(cString: strerror(errno)))" }
     }
 
-    static func open(_ family: Int32, _ type: Int32) throws -> Int32 {
+    /// - Parameter reuseAddress: SO_REUSEADDR, for servers only: on Linux two UDP sockets that both set it
+    ///   may be given the same port, and then one receives the other's replies.
+    static func open(_ family: Int32, _ type: Int32, reuseAddress: Bool = false) throws -> Int32 {
         let fd = socket(family, type, 0)
         guard fd >= 0 else { throw Failure("socket") }
         var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        if reuseAddress { setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size)) }
         return fd
     }
 
@@ -59,25 +61,32 @@ enum Sockets {
 
     /// One UDP exchange: the first datagram back from the server, or nil after `wait` seconds.
     static func udpExchange(_ packet: [UInt8], host: String, port: UInt16, wait: Double) throws -> [UInt8]? {
+        try udpExchanges([packet], host: host, port: port, wait: wait)[0]
+    }
+
+    /// UDP exchanges one after the other from one client socket (so a server with several
+    /// SO_REUSEPORT sockets gets them all on the same one): for each, the first datagram back, or nil.
+    static func udpExchanges(_ packets: [[UInt8]], host: String, port: UInt16, wait: Double) throws -> [[UInt8]?] {
         guard let to = Address(host: host, port: port) else { throw Failure("address \(host)") }
         let fd = try open(to.family, udp)
         defer { close(fd) }
-        let sent = to.withPointer { sa, len in packet.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, 0, sa, len) } }
-        guard sent == packet.count else { throw Failure("sendto") }
-        let deadline = Date().addingTimeInterval(wait)
+        var replies: [[UInt8]?] = []
         var buffer = [UInt8](repeating: 0, count: 65535)
-        while true {
+        for packet in packets {
+            let sent = to.withPointer { sa, len in packet.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, 0, sa, len) } }
+            guard sent == packet.count else { throw Failure("sendto") }
+            let deadline = Date().addingTimeInterval(wait)
             let left = deadline.timeIntervalSinceNow
-            guard left > 0, readable(fd, seconds: left) else { return nil }
+            guard left > 0, readable(fd, seconds: left) else { replies.append(nil); continue }
             var from = Address()
             from.length = socklen_t(MemoryLayout<sockaddr_storage>.size)
             let n = withUnsafeMutableBytes(of: &from.storage) { sa in
                 buffer.withUnsafeMutableBytes { recvfrom(fd, $0.baseAddress, $0.count, 0, sa.baseAddress!.assumingMemoryBound(to: sockaddr.self), &from.length) }
             }
             // ICMP port unreachable: nobody listens, so no answer will come.
-            if n < 0 { return nil }
-            return Array(buffer[0..<n])
+            replies.append(n < 0 ? nil : Array(buffer[0..<n]))
         }
+        return replies
     }
 
     /// One TCP exchange with 2-byte framing; nil when the server closes or `wait` runs out.
@@ -119,17 +128,17 @@ enum Sockets {
     // MARK: server
 
     /// Binds UDP and TCP on the same address and port (port 0: a free one); returns both sockets and the port.
-    static func bindPair(host: String, port: UInt16) throws -> (udp: Int32, tcp: Int32, port: UInt16) {
+    static func bindPair(host: String, port: UInt16, reuseAddress: Bool = true) throws -> (udp: Int32, tcp: Int32, port: UInt16) {
         for _ in 0..<50 {
             guard let address = Address(host: host, port: port) else { throw Failure("address \(host)") }
-            let u = try open(address.family, udp)
+            let u = try open(address.family, udp, reuseAddress: reuseAddress)
             guard address.withPointer({ bind(u, $0, $1) }) == 0 else { close(u); throw Failure("bind udp \(host):\(port)") }
             var bound = Address()
             bound.length = socklen_t(MemoryLayout<sockaddr_storage>.size)
             _ = withUnsafeMutableBytes(of: &bound.storage) { getsockname(u, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), &bound.length) }
             let actual = bound.port
             guard let tcpAddress = Address(host: host, port: actual) else { close(u); throw Failure("address \(host)") }
-            let t = try open(tcpAddress.family, tcp)
+            let t = try open(tcpAddress.family, tcp, reuseAddress: reuseAddress)
             if tcpAddress.withPointer({ bind(t, $0, $1) }) == 0, listen(t, 64) == 0 { return (u, t, actual) }
             close(u); close(t)
             if port != 0 { throw Failure("bind tcp \(host):\(port)") }
@@ -139,7 +148,8 @@ enum Sockets {
 
     /// A free UDP+TCP port on `host` (closed again: the caller's server binds it).
     static func freePort(host: String) throws -> UInt16 {
-        let pair = try bindPair(host: host, port: 0)
+        // Without SO_REUSEADDR: a port another socket holds is never chosen.
+        let pair = try bindPair(host: host, port: 0, reuseAddress: false)
         close(pair.udp); close(pair.tcp)
         return pair.port
     }

@@ -29,9 +29,12 @@ public final class FednsServer: ServiceLifecycle.Service, Sendable {
     let boundAddresses = Mutex<Bound?>(nil)
     /// Called once every listener is bound, with the actual addresses (port 0 resolved).
     let onBound: @Sendable (Bound) -> Void
+    /// Whether to probe for a forwarding loop once listening (off where upstreams are scripted).
+    let detectsForwardingLoop: Bool
 
     public init(config: FednsConfig, engine: QueryEngine, snapshots: SnapshotStore, registry: PrometheusCollectorRegistry?,
-                group: MultiThreadedEventLoopGroup, logger: Logger, onBound: @escaping @Sendable (Bound) -> Void = { _ in }) {
+                group: MultiThreadedEventLoopGroup, logger: Logger, detectsForwardingLoop: Bool = true,
+                onBound: @escaping @Sendable (Bound) -> Void = { _ in }) {
         self.config = config
         self.engine = engine
         self.snapshots = snapshots
@@ -39,6 +42,7 @@ public final class FednsServer: ServiceLifecycle.Service, Sendable {
         self.group = group
         self.logger = logger
         self.onBound = onBound
+        self.detectsForwardingLoop = detectsForwardingLoop
     }
 
     public func run() async throws {
@@ -86,7 +90,7 @@ public final class FednsServer: ServiceLifecycle.Service, Sendable {
         ])
         onBound(bound)
 
-        if try await engine.detectForwardingLoop() {
+        if detectsForwardingLoop, try await engine.detectForwardingLoop() {
             for c in channels { try? await c.close() }
             throw ServerError(message: "forwarding loop detected: a query fedns forwarded came back to its own listener "
                 + "(\(bound.dns.map(\.description).joined(separator: ", "))). An upstream forwards to fedns; "

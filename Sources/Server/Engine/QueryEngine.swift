@@ -15,6 +15,7 @@ public final class QueryEngine: Sendable {
     let metrics: ServerMetrics
     let logger: Logger
     let loopDetector = LoopDetector()
+    private let resolved = Atomic<Int>(0)
 
     public init(chain: Chain, snapshots: SnapshotStore, identity: String?, metrics: ServerMetrics, logger: Logger) {
         self.installed = Mutex((chain, 0))
@@ -26,6 +27,10 @@ public final class QueryEngine: Sendable {
 
     /// The chain queries run through now.
     public var chain: Chain { installed.withLock { $0.chain } }
+
+    /// How many packets took the path that may wait (`resolve`); the rest were answered by the
+    /// listeners' pre-rendered tables or before the engine (gate, access list).
+    public var slowPathQueries: Int { resolved.load(ordering: .relaxed) }
 
     /// Increases with every installed chain: pre-rendered answers of an older configuration are dropped.
     var configEpoch: UInt64 { installed.withLock { $0.epoch } }
@@ -45,6 +50,7 @@ public final class QueryEngine: Sendable {
 
     /// Resolves a packet that passed the gate. Never throws: a failure inside becomes SERVFAIL.
     public func resolve(packet: [UInt8], view: QueryView, transport: Transport, client: String?, sizeLimit: Int) async -> Outcome {
+        resolved.add(1, ordering: .relaxed)
         // The gate has walked every byte; the query is built from its view, not parsed again.
         let query = packet.withUnsafeBytes { Message(gatedQuery: $0, view: view) }
         let request = Request(message: query, transport: transport, clientAddress: client)
