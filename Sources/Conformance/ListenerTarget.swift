@@ -22,6 +22,8 @@ public final class ListenerTarget: ScenarioTarget {
     private let found = Mutex<[String]>([])
     private let fromTable = Mutex(0)
 
+    static let host = "127.0.21.1"
+
     public var script: UpstreamScript { inner.script }
     /// Where a second UDP answer or the TCP answer differed from the first, one line each.
     public var mismatches: [String] { found.withLock { $0 } }
@@ -34,8 +36,9 @@ public final class ListenerTarget: ScenarioTarget {
         self.inner = inner
         repeats = scenario.upstreams.isEmpty
         var config = try ConfigLoader.apply(yaml: scenario.configYAML, to: FednsConfig())
-        // A port chosen without SO_REUSEPORT: one bound to port 0 with it may share another server's port.
-        config.listen = [HostPort(host: "127.0.0.1", port: Int(try Sockets.freePort(host: "127.0.0.1")))]
+        // An address of its own, and a port chosen without SO_REUSEPORT (bound to port 0 with it, a UDP
+        // socket may share another server's port): other tests' servers on 127.0.0.1 never see these queries.
+        config.listen = [HostPort(host: Self.host, port: Int(try Sockets.freePort(host: Self.host)))]
         config.health = .off
         config.ready = .off
         config.metrics = .off
@@ -90,9 +93,9 @@ public final class ListenerTarget: ScenarioTarget {
         Thread.detachNewThread {
             let replies: [[UInt8]?]
             if tcp {
-                replies = packets.map { (try? Sockets.tcpExchange($0, host: "127.0.0.1", port: port, wait: wait)) ?? nil }
+                replies = packets.map { (try? Sockets.tcpExchange($0, host: Self.host, port: port, wait: wait)) ?? nil }
             } else {
-                replies = (try? Sockets.udpExchanges(packets, host: "127.0.0.1", port: port, wait: wait)) ?? packets.map { _ in nil }
+                replies = (try? Sockets.udpExchanges(packets, host: Self.host, port: port, wait: wait)) ?? packets.map { _ in nil }
             }
             done.withLock { $0 = (true, replies) }
         }
@@ -102,7 +105,7 @@ public final class ListenerTarget: ScenarioTarget {
             if clock.isSleeping(owner: 0), let next = clock.nextDeadline, next - start <= inner.queryLimitNanoseconds {
                 clock.advance(to: next)
             }
-            try? await Task.sleep(nanoseconds: 100_000)
+            try? await Task.sleep(nanoseconds: 1_000_000)
         }
         return done.withLock { $0.replies }
     }

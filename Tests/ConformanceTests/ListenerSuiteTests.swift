@@ -4,8 +4,9 @@ import Testing
 /// The whole shipped suite once more, through the server's real UDP and TCP listeners on a loopback
 /// port (virtual time and scripted upstreams as in-process). Where asking again changes nothing, each
 /// UDP answer is asked for again, from the listener's pre-rendered table, and over TCP: all three must
-/// be the same message.
-@Suite struct ListenerSuiteTests {
+/// be the same message. One scenario at a time: real sockets and real time are shared with the
+/// other suites' timing-sensitive tests.
+@Suite(.serialized) struct ListenerSuiteTests {
     @Test(arguments: SuiteTests.files)
     func scenarioPassesThroughTheListeners(_ file: String) async throws {
         let scenario = try ScenarioParser.parse(file: file)

@@ -4,7 +4,7 @@ import Testing
 /// Every name fedns hands out resolves, for the cluster of every shipped scenario (and every state
 /// its cluster changes lead to): PTR targets resolve forward to the same address, endpoint names have
 /// their PTR, and healthy federated names answer what their local names answer.
-struct NameConsistencyTests {
+@Suite(.serialized) struct NameConsistencyTests {
     static let scenarios: [String] = SuiteTests.files.filter { file in
         guard let scenario = try? ScenarioParser.parse(file: file) else { return false }
         return scenario.cluster.map { !$0.isEmpty } ?? false

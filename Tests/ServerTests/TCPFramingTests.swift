@@ -9,8 +9,16 @@ import NIOPosix
 import Testing
 @testable import Server
 
-/// A blocking TCP client for poking at framing (raw bytes, chosen segment boundaries).
-final class RawTCP {
+/// Runs blocking socket calls on a thread of their own, not on the task pool the other tests share.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(returning: body()) }
+    }
+}
+
+/// A blocking TCP client for poking at framing (raw bytes, chosen segment boundaries); its waits go
+/// through `offPool`.
+final class RawTCP: @unchecked Sendable {
     let fd: Int32
 
     init(port: Int) throws {
@@ -32,17 +40,21 @@ final class RawTCP {
     }
 
     /// Reads one framed message; nil on close or after `seconds`.
-    func receive(seconds: Double = 5) -> [UInt8]? {
-        guard let head = read(2, seconds: seconds) else { return nil }
-        return read(Int(head[0]) << 8 | Int(head[1]), seconds: seconds)
+    func receive(seconds: Double = 5) async -> [UInt8]? {
+        await offPool {
+            guard let head = self.read(2, seconds: seconds) else { return nil }
+            return self.read(Int(head[0]) << 8 | Int(head[1]), seconds: seconds)
+        }
     }
 
     /// True when the server closed the connection (EOF) within `seconds`.
-    func closedByServer(seconds: Double) -> Bool {
-        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        guard poll(&p, 1, Int32(seconds * 1000)) > 0 else { return false }
-        var byte: UInt8 = 0
-        return recv(fd, &byte, 1, Int32(MSG_PEEK)) == 0
+    func closedByServer(seconds: Double) async -> Bool {
+        await offPool {
+            var p = pollfd(fd: self.fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&p, 1, Int32(seconds * 1000)) > 0 else { return false }
+            var byte: UInt8 = 0
+            return recv(self.fd, &byte, 1, Int32(MSG_PEEK)) == 0
+        }
     }
 
     private func read(_ count: Int, seconds: Double) -> [UInt8]? {
@@ -116,7 +128,7 @@ final class RawTCP {
             client.send(Array(framed[1..<9]))
             try await Task.sleep(for: .milliseconds(30))
             client.send(Array(framed[9...]))
-            try Self.expectNginx(client.receive(), id: 1)
+            try Self.expectNginx(await client.receive(), id: 1)
         }
     }
 
@@ -125,7 +137,7 @@ final class RawTCP {
         try await Self.withListener { port in
             let client = try RawTCP(port: port)
             client.send(Self.framed(try Self.query(id: 7)) + Self.framed(try Self.query(id: 8)))
-            let answers = [client.receive(), client.receive()]
+            let answers = [await client.receive(), await client.receive()]
             let ids = try answers.map { try WireCodec.decode(try #require($0)).header.id }
             #expect(Set(ids) == [7, 8], "answers may come in any order (RFC 7766 §6.2.1.1)")
             for (answer, id) in zip(answers, ids) { try Self.expectNginx(answer, id: id) }
@@ -137,7 +149,7 @@ final class RawTCP {
         try await Self.withListener { port in
             let client = try RawTCP(port: port)
             client.send([0, 0] + Self.framed(try Self.query(id: 9)))
-            try Self.expectNginx(client.receive(), id: 9)
+            try Self.expectNginx(await client.receive(), id: 9)
         }
     }
 
@@ -148,12 +160,12 @@ final class RawTCP {
                 let client = try RawTCP(port: port)
                 client.send(Array(Self.framed(try Self.query(id: 2))[0..<cut]))
                 shutdown(client.fd, Int32(SHUT_WR))
-                #expect(client.closedByServer(seconds: 2), "the server closes its side after the client's EOF")
-                #expect(client.receive(seconds: 0.2) == nil, "and answers nothing")
+                #expect(await client.closedByServer(seconds: 2), "the server closes its side after the client's EOF")
+                #expect(await client.receive(seconds: 0.2) == nil, "and answers nothing")
             }
             let next = try RawTCP(port: port)
             next.send(Self.framed(try Self.query(id: 3)))
-            try Self.expectNginx(next.receive(), id: 3)
+            try Self.expectNginx(await next.receive(), id: 3)
         }
     }
 }
