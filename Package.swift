@@ -90,7 +90,7 @@ let package = Package(
         .testTarget(name: "PodLookupTests", dependencies: [
             "PodLookup", "DNSWire", "NameExpansion", .product(name: "NIOPosix", package: "swift-nio"),
         ]),
-        .testTarget(name: "ServerTests", dependencies: ["Server", "Resolver", "DNSWire", "ClusterState", "YAMLReader"]),
+        .testTarget(name: "ServerTests", dependencies: ["Clocks", "Server", "Resolver", "DNSWire", "ClusterState", "YAMLReader"]),
         .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "DNSWire", "YAMLReader"]),
     ]
 )

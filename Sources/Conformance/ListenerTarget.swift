@@ -1,3 +1,4 @@
+import Clocks
 import DNSWire
 import Foundation
 import Logging

@@ -1,3 +1,4 @@
+import Clocks
 import ClusterState
 import DNSWire
 import Foundation
