@@ -3,8 +3,8 @@ import Testing
 
 /// The whole shipped suite once more, through the server's real UDP and TCP listeners on a loopback
 /// port (virtual time and scripted upstreams as in-process). Where asking again changes nothing, each
-/// UDP answer is asked for again, from the listener's pre-rendered table, and over TCP: all three must
-/// be the same message. One scenario at a time: real sockets and real time are shared with the
+/// UDP answer is asked for again, from the listener's pre-rendered table, and once per scenario over
+/// TCP: the answers must be the same message. One scenario at a time: real sockets and real time are shared with the
 /// other suites' timing-sensitive tests.
 @Suite(.serialized) struct ListenerSuiteTests {
     @Test(arguments: SuiteTests.files)

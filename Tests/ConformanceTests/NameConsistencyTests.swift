@@ -4,30 +4,33 @@ import Testing
 /// Every name fedns hands out resolves, for the cluster of every shipped scenario (and every state
 /// its cluster changes lead to): PTR targets resolve forward to the same address, endpoint names have
 /// their PTR, and healthy federated names answer what their local names answer.
-@Suite(.serialized) struct NameConsistencyTests {
-    static let scenarios: [String] = SuiteTests.files.filter { file in
-        guard let scenario = try? ScenarioParser.parse(file: file) else { return false }
-        return scenario.cluster.map { !$0.isEmpty } ?? false
-    }
-
-    @Test func manyScenariosHaveAClusterToCheck() {
-        #expect(Self.scenarios.count >= 40)
-    }
-
-    @Test(arguments: scenarios)
-    func everyNameResolves(_ file: String) async throws {
-        let scenario = try ScenarioParser.parse(file: file)
-        var objects = scenario.cluster ?? []
-        var states = [objects]
-        for step in scenario.steps {
-            if case .clusterChange(let change) = step.action, case .success(let next) = change.applied(to: objects) {
-                objects = next
-                states.append(objects)
+@Suite struct NameConsistencyTests {
+    /// Many scenarios share one cluster and config: each distinct pair is checked once.
+    @Test func everyNameResolvesInEveryScenarioCluster() async throws {
+        var files: [String: [String]] = [:]   // (config, cluster state) → the scenario files that have it
+        var order: [String] = []
+        for file in SuiteTests.files {
+            let scenario = try ScenarioParser.parse(file: file)
+            guard var objects = scenario.cluster, !objects.isEmpty else { continue }
+            var states = [objects]
+            for step in scenario.steps {
+                if case .clusterChange(let change) = step.action, case .success(let next) = change.applied(to: objects) {
+                    objects = next
+                    states.append(objects)
+                }
+            }
+            for state in states {
+                let key = scenario.configYAML + "\n---\n" + ScenarioRunner.stateFile(state)
+                if files[key] == nil { order.append(key) }
+                files[key, default: []].append(file)
             }
         }
-        for (i, state) in states.enumerated() {
-            let problems = try await NameConsistency.violations(clusterYAML: ScenarioRunner.stateFile(state), configYAML: scenario.configYAML)
-            #expect(problems.isEmpty, "\(file), cluster state \(i):\n\(problems.joined(separator: "\n"))")
+        #expect(files.values.reduce(0) { $0 + $1.count } >= 40, "scenarios with a cluster to check")
+        for key in order {
+            let parts = key.components(separatedBy: "\n---\n")
+            let config = parts[0], cluster = parts.dropFirst().joined(separator: "\n---\n")
+            let problems = try await NameConsistency.violations(clusterYAML: cluster, configYAML: config)
+            #expect(problems.isEmpty, "\(files[key]!.joined(separator: ", ")):\n\(problems.joined(separator: "\n"))")
         }
     }
 

@@ -75,6 +75,9 @@ final class RawTCP: @unchecked Sendable {
 
 /// DNS over TCP (RFC 1035 §4.2.2, RFC 7766) against the real TCP listener on a loopback port.
 @Suite(.serialized) struct TCPFramingTests {
+    /// Its own event loop: tests that time their sockets share the singleton group.
+    static let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+
     static let cluster = """
         apiVersion: v1
         kind: Service
@@ -89,7 +92,7 @@ final class RawTCP: @unchecked Sendable {
         config.listen = [HostPort(host: "127.0.0.1", port: 53)]
         var logger = Logger(label: "test.tcp")
         logger.logLevel = .critical
-        let group = MultiThreadedEventLoopGroup.singleton
+        let group = Self.group
         let stack = try ResolverStack.build(config: config, group: group, logger: logger)
         _ = stack.snapshots.install(try ObjectLoader.load(yaml: cluster))
         let engine = stack.engine
