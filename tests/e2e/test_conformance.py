@@ -80,6 +80,7 @@ UNBOUND_DATA = """\
 local-zone: "cluster.local." static
 local-zone: "myfederation." static
 local-zone: "10.in-addr.arpa." static
+local-zone: "0.0.d.f.ip6.arpa." static
 local-data: "nginx.mynamespace.svc.cluster.local. 5 IN A 10.96.10.10"
 local-data: "dual.mynamespace.svc.cluster.local. 5 IN A 10.96.10.30"
 local-data: "dual.mynamespace.svc.cluster.local. 5 IN AAAA fd00::30"
@@ -93,6 +94,10 @@ local-data: 'dns-version.cluster.local. 28800 IN TXT "1.1.0"'
 local-data: "10.10.96.10.in-addr.arpa. 5 IN PTR nginx.mynamespace.svc.cluster.local."
 local-data: "20.1.244.10.in-addr.arpa. 5 IN PTR db-0.db.mynamespace.svc.cluster.local."
 local-data: "nginx.mynamespace.myfederation. 5 IN A 10.96.10.10"
+local-data: "10-244-2-7.api.mynamespace.svc.cluster.local. 5 IN A 10.244.2.7"
+local-data: "7.2.244.10.in-addr.arpa. 5 IN PTR 10-244-2-7.api.mynamespace.svc.cluster.local."
+local-data: "fd00-244--7.api.mynamespace.svc.cluster.local. 5 IN AAAA fd00:244::7"
+local-data: "7.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.4.4.2.0.0.0.d.f.ip6.arpa. 5 IN PTR fd00-244--7.api.mynamespace.svc.cluster.local."
 """
 
 
