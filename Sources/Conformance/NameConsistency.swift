@@ -4,6 +4,7 @@ import DNSWire
 import Foundation
 import Logging
 import NameExpansion
+import Resolver
 import Server
 
 /// A property of every cluster: the names fedns hands out resolve. Asked through the same gate and
@@ -24,8 +25,8 @@ public enum NameConsistency {
         var config = try ConfigLoader.apply(yaml: configYAML, to: FednsConfig())
         config.clusterStateFile = nil
         // Nothing here is forwarded on purpose: an address no script answers fails at once.
-        config.upstreams = [HostPort(host: "192.0.2.254", port: 53)]
-        config.stubDomains = [:]
+        config.forward.upstreams = [try Upstream(host: "192.0.2.254")]
+        config.forward.stubDomains = [:]
         config.listen = [HostPort(host: "127.0.0.1", port: 53)]
         var logger = Logger(label: "fedns.names")
         logger.logLevel = .critical
@@ -34,7 +35,7 @@ public enum NameConsistency {
                                             transport: ScriptedTransport(script: UpstreamScript([]), clock: clock))
         let snapshot = stack.snapshots.install(objects)
         let asker = Asker(answerer: PacketAnswerer(engine: stack.engine, config: config))
-        let cd = config.clusterDomain
+        let cd = try DomainName(config.clusterZone.clusterDomain)
         var problems: [String] = []
 
         // PTR → forward
@@ -71,7 +72,7 @@ public enum NameConsistency {
         }
 
         // federated names of healthy local shards → the local answer
-        for federation in config.federations.keys.sorted() {
+        for federation in config.federation.federations.keys.sorted() {
             for service in snapshot.services.values.sorted(by: { $0.key.description < $1.key.description }) {
                 guard snapshot.isHealthy(service) else { continue }
                 if case .externalName = service.kind { continue }

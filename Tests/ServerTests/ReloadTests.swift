@@ -42,9 +42,9 @@ func eventually(_ what: String, within seconds: Double = 30, _ condition: () -> 
 @Suite struct ReloadTests {
     static let logger: Logger = { var l = Logger(label: "test.reload"); l.logLevel = .critical; return l }()
 
-    static func config(upstream: String) -> FednsConfig {
+    static func config(upstream: String) throws -> FednsConfig {
         var config = FednsConfig()
-        config.upstreams = [HostPort(host: upstream, port: 53)]
+        config.forward.upstreams = [try Upstream(host: upstream)]
         config.listen = [HostPort(host: "127.0.0.1", port: 53)]
         return config
     }
@@ -57,14 +57,14 @@ func eventually(_ what: String, within seconds: Double = 30, _ condition: () -> 
     @Test("a kube-dns ConfigMap reload stops the old forwarder's health probes and probes the new forwarder's upstreams")
     func reloadReplacesProbes() async throws {
         let transport = ProbeCounter()
-        let stack = try ResolverStack.build(config: Self.config(upstream: "192.0.2.1"), group: MultiThreadedEventLoopGroup.singleton,
+        let stack = try ResolverStack.build(config: try Self.config(upstream: "192.0.2.1"), group: MultiThreadedEventLoopGroup.singleton,
                                             logger: Self.logger, time: FastTime(), transport: transport)
         let service = stack.probes
         let probes = Task { try? await service.run() }
         try await Self.failTwice(stack.engine.chain)
         try await eventually("the old upstream is probed") { transport.probes("192.0.2.1") >= 2 }
 
-        let next = Self.config(upstream: "192.0.2.2")
+        let next = try Self.config(upstream: "192.0.2.2")
         let watcher = KubeDNSConfigWatcher(reload: ConfigReload(directory: NSTemporaryDirectory(), resolve: { next }), engine: stack.engine,
                                            snapshots: stack.snapshots, group: MultiThreadedEventLoopGroup.singleton, probes: stack.probes,
                                            logger: Self.logger, time: FastTime(), transport: transport)
@@ -85,14 +85,14 @@ func eventually(_ what: String, within seconds: Double = 30, _ condition: () -> 
     @Test("a rejected reload keeps the old chain, probes and all")
     func rejectedReloadKeepsProbes() async throws {
         let transport = ProbeCounter()
-        let stack = try ResolverStack.build(config: Self.config(upstream: "192.0.2.1"), group: MultiThreadedEventLoopGroup.singleton,
+        let stack = try ResolverStack.build(config: try Self.config(upstream: "192.0.2.1"), group: MultiThreadedEventLoopGroup.singleton,
                                             logger: Self.logger, time: FastTime(), transport: transport)
         let service = stack.probes
         let probes = Task { try? await service.run() }
         try await Self.failTwice(stack.engine.chain)
-        let bad = {
-            var config = Self.config(upstream: "192.0.2.2")
-            config.ttl = 999_999   // out of range: the whole update is rejected
+        let bad = try {
+            var config = try Self.config(upstream: "192.0.2.2")
+            config.clusterZone.ttl = 999_999   // out of range: the whole update is rejected
             return config
         }()
         let watcher = KubeDNSConfigWatcher(reload: ConfigReload(directory: NSTemporaryDirectory(), resolve: { bad }), engine: stack.engine,

@@ -6,6 +6,7 @@ import Logging
 import NameExpansion
 import NIOCore
 import NIOPosix
+import Resolver
 import Testing
 @testable import Server
 
@@ -88,7 +89,7 @@ final class RawTCP: @unchecked Sendable {
     /// A listener over a resolver stack with one Service; `body` gets its port and the engine's metrics.
     static func withListener(_ body: (Int) async throws -> Void) async throws {
         var config = FednsConfig()
-        config.upstreams = [HostPort(host: "192.0.2.254", port: 53)]
+        config.forward.upstreams = [try Upstream(host: "192.0.2.254")]
         config.listen = [HostPort(host: "127.0.0.1", port: 53)]
         var logger = Logger(label: "test.tcp")
         logger.logLevel = .critical
