@@ -24,9 +24,9 @@ public enum WireCodec {
         return try message(from: packet)
     }
 
-    /// Renders `message`. When the result would exceed `maxSize`, whole RRsets are dropped from the
-    /// end (additional, then authority, then answer) and TC is set when answer or authority lost
-    /// anything (RFC 2181 §9); the OPT record is always kept.
+    /// Renders `message`. When the result would exceed `maxSize`, as many whole records as fit are
+    /// kept — records are dropped from the end: additional, then authority, then answer — and TC is
+    /// set when answer or authority lost anything (RFC 2181 §9); the OPT record is always kept.
     public static func encode(_ message: Message, maxSize: Int = 65535) -> [UInt8] {
         WireEncoder().encode(message, maxSize: maxSize)
     }
@@ -159,75 +159,26 @@ public final class WireEncoder {
         return buffer.written
     }
 
-    /// Drops RRsets from the end until the rendering fits. Sizes come from the offsets of the full
-    /// rendering while the kept records are a prefix of it (compression only points backwards, so a
-    /// prefix renders identically); otherwise the candidate is rendered.
+    /// Keeps the longest run of whole records that fits (RFC 2181 §9 allows a partial RRset): records
+    /// go from the end of the message — additional first, then authority, then answer — so the kept
+    /// records are always a prefix of the full rendering, and since compression only points
+    /// backwards a prefix renders identically: its size is read from the record offsets of the full
+    /// rendering. TC is set when answer or authority lost anything; the OPT record is always kept.
     private func truncate(_ message: Message, full: [UInt8], maxSize: Int) -> [UInt8] {
         guard let layout = full.withUnsafeBytes({ WireWalk($0).layout() }) else { return full }
-        let recordCount = message.answer.count + message.authority.count + message.additional.count
-        let optSize = message.edns == nil ? 0 : full.count - (recordCount == 0 ? layout.questionsEnd : layout.recordEnds[recordCount - 1])
+        let answers = message.answer.count, authorities = message.authority.count
+        let recordCount = answers + authorities + message.additional.count
+        func end(keeping kept: Int) -> Int { kept == 0 ? layout.questionsEnd : layout.recordEnds[kept - 1] }
+        let optSize = message.edns == nil ? 0 : full.count - end(keeping: recordCount)
 
+        var kept = recordCount
+        while kept > 0 && end(keeping: kept) + optSize > maxSize { kept -= 1 }
         var candidate = message
-        for section in Section.allCases {
-            let records = candidate[section]
-            let sets = rrsetOrder(records)
-            for keep in stride(from: sets.count - 1, through: 0, by: -1) {
-                let keptSets = Set(sets.prefix(keep))
-                let kept = records.filter { keptSets.contains(RRSetKey($0)) }
-                candidate[section] = kept
-                if section != .additional { candidate.header.truncated = true }
-                let isPrefix = kept.count == 0 || kept.elementsEqual(records.prefix(kept.count))
-                let size: Int
-                if isPrefix {
-                    let before: Int
-                    switch section {
-                    case .answer: before = 0
-                    case .authority: before = message.answer.count
-                    case .additional: before = message.answer.count + message.authority.count
-                    }
-                    let lastKept = before + kept.count
-                    size = (lastKept == 0 ? layout.questionsEnd : layout.recordEnds[lastKept - 1]) + optSize
-                } else {
-                    size = render(candidate).count
-                }
-                if size <= maxSize { return render(candidate) }
-            }
-        }
+        candidate.answer = Array(message.answer.prefix(kept))
+        candidate.authority = Array(message.authority.prefix(max(0, kept - answers)))
+        candidate.additional = Array(message.additional.prefix(max(0, kept - answers - authorities)))
+        if kept < answers + authorities { candidate.header.truncated = true }
         return render(candidate)
-    }
-
-    private func rrsetOrder(_ records: [ResourceRecord]) -> [RRSetKey] {
-        var seen = Set<RRSetKey>(), order: [RRSetKey] = []
-        for r in records where seen.insert(RRSetKey(r)).inserted { order.append(RRSetKey(r)) }
-        return order
-    }
-}
-
-/// Records of one RRset share owner (case-insensitively), type and class.
-private struct RRSetKey: Hashable {
-    var name: DomainName, type: RRType, `class`: RRClass
-    init(_ r: ResourceRecord) { name = r.name; type = r.type; `class` = r.class }
-}
-
-/// The sections truncation drops from, in the order it drops them.
-private enum Section: CaseIterable { case additional, authority, answer }
-
-extension Message {
-    fileprivate subscript(section: Section) -> [ResourceRecord] {
-        get {
-            switch section {
-            case .answer: answer
-            case .authority: authority
-            case .additional: additional
-            }
-        }
-        set {
-            switch section {
-            case .answer: answer = newValue
-            case .authority: authority = newValue
-            case .additional: additional = newValue
-            }
-        }
     }
 }
 
