@@ -37,6 +37,10 @@ enum Checker {
         }
         if let d = x.dnssecOK, (message.edns?.dnssecOK ?? false) != d { problems.append("do: expected \(d), got \(!d)") }
         if let max = x.maxSize, bytes.count > max { problems.append("size: expected at most \(max) bytes, got \(bytes.count)") }
+        for (section, got) in [("answer", message.answer.count), ("authority", message.authority.count),
+                               ("additional", message.additional.count)] {
+            if let want = x.counts[section], want != got { problems.append("counts.\(section): expected \(want) records, got \(got)") }
+        }
         if !problems.isEmpty { problems.append("received:\n" + indent(message.description)) }
         return problems
     }

@@ -88,6 +88,8 @@ public struct Expectation: Sendable {
     public var dnssecOK: Bool?
     /// The answer must be at most this many bytes (UDP size limits).
     public var maxSize: Int?
+    /// How many records each named section must hold (`answer`, `authority`, `additional`; OPT not counted).
+    public var counts: [String: Int] = [:]
 }
 
 /// What fedns must have asked its upstreams since the previous block of `expectUpstream` steps.

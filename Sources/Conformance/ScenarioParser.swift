@@ -261,7 +261,7 @@ public enum ScenarioParser {
         var x = Expectation()
         if let s = f.text, s == "noResponse" { x.noResponse = true; x.rcode = nil; return x }
         let m = try f.mapping(known: ["noResponse", "rcode", "flags", "answer", "authority", "additional", "ttl", "ede",
-                                      "question", "edns", "do", "maxSize"])
+                                      "question", "edns", "do", "maxSize", "counts"])
         if try m["noResponse"].boolOrNil() == true { x.noResponse = true; x.rcode = nil; return x }
         if let r = try m["rcode"].stringOrNil() { x.rcode = r == "any" ? nil : try rcode(r, m["rcode"]) }
         if let l = try m["flags"].listOrNil() { x.flags = Set(try l.map { try flag($0) }) }
@@ -282,6 +282,12 @@ public enum ScenarioParser {
         }
         x.dnssecOK = try m["do"].boolOrNil()
         x.maxSize = try m["maxSize"].intOrNil()
+        if m["counts"].isPresent {
+            let c = try m["counts"].mapping(known: ["answer", "authority", "additional"])
+            for section in ["answer", "authority", "additional"] {
+                if let n = try c[section].intOrNil() { x.counts[section] = n }
+            }
+        }
         return x
     }
 
