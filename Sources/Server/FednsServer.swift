@@ -59,9 +59,8 @@ public final class FednsServer: ServiceLifecycle.Service, Sendable {
                 channels += udp
                 // With port 0 the kernel picks one; TCP then takes the same number.
                 let actual = HostPort(host: address.host, port: udp.first?.localAddress?.port ?? address.port)
-                let tcp = try await TCPListener.bind(address: actual, group: group, idleTimeout: .seconds(10), connectionLimit: 1024,
-                                                     metrics: engine.metrics) {
-                    TCPQueryHandler(engine: engine, admissions: admissions)
+                let tcp = try await TCPListener.bind(address: actual, group: group, settings: config.tcp, metrics: engine.metrics) {
+                    TCPQueryHandler(engine: engine, admissions: admissions, connections: $0)
                 }
                 channels.append(tcp)
                 bound.dns.append(actual)

@@ -30,8 +30,10 @@ import YAMLReader
         metrics: {listen: "127.0.0.1:0"}
         health: {listen: ""}
         source: {type: file, file: /tmp/cluster.yaml}
+        tcp: {maxConnections: 64, idleTimeout: 5, clientShare: 0.5}
         """
         let c = try ConfigLoader.apply(yaml: yaml, to: FednsConfig())
+        #expect(c.tcp.maxConnections == 64 && c.tcp.idleTimeoutSeconds == 5 && c.tcp.clientShare == 0.5)
         #expect(c.mode == .sidecar)
         #expect(c.listen == [HostPort(host: "127.0.0.1", port: 5353), HostPort(host: "::1", port: 5353)])
         let cluster = try c.clusterZone.settings()
@@ -76,6 +78,9 @@ import YAMLReader
         ("pods: sometimes", "pods"),
         ("log: {level: loud}", "log.level"),
         ("forward: {budget: 6}", "forward.budget"),
+        ("tcp: {maxConnections: 0}", "tcp.maxConnections"),
+        ("tcp: {clientShare: 1.5}", "tcp.clientShare"),
+        ("tcp: {idleTimeout: 0}", "tcp.idleTimeout"),
         ("clusterDomian: cluster.local", "clusterDomian"),
     ])
     func badSettingsNameTheField(yaml: String, field: String) {

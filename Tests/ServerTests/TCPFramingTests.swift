@@ -98,9 +98,11 @@ final class RawTCP: @unchecked Sendable {
         _ = stack.snapshots.install(try ObjectLoader.load(yaml: cluster))
         let engine = stack.engine
         let admissions = Admissions(access: AccessList(networks: CIDR.defaultAllowed), identityNames: false, metrics: engine.metrics)
-        let channel = try await TCPListener.bind(address: HostPort(host: "127.0.0.1", port: 0), group: group, idleTimeout: .seconds(10),
-                                                 connectionLimit: 16, metrics: engine.metrics) {
-            TCPQueryHandler(engine: engine, admissions: admissions)
+        var settings = TCPSettings()
+        settings.maxConnections = 16
+        let channel = try await TCPListener.bind(address: HostPort(host: "127.0.0.1", port: 0), group: group, settings: settings,
+                                                 metrics: engine.metrics) {
+            TCPQueryHandler(engine: engine, admissions: admissions, connections: $0)
         }
         do { try await body(try #require(channel.localAddress?.port)) } catch {
             try? await channel.close()

@@ -43,6 +43,7 @@ public struct FednsConfig: Sendable {
     /// The name CH TXT `id.server.` answers with; nil turns identity queries off (REFUSED).
     public var identity: String?
     public var lameduckSeconds: Double = 5
+    public var tcp = TCPSettings()
     public var logLevel = "info"
     public var metrics = AdminListen.modeDefault
     public var health = AdminListen.modeDefault
@@ -133,4 +134,13 @@ public struct CIDR: Hashable, Sendable, CustomStringConvertible {
         "127.0.0.0/8", "169.254.0.0/16", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
         "::1/128", "fc00::/7", "fe80::/10",
     ].compactMap(CIDR.init)
+}
+
+/// The TCP connection table (RFC 7766 §6.2.3): its size, the idle timeout while it is at most half
+/// full (shorter as it fills), and the share of it one client address may hold.
+public struct TCPSettings: Equatable, Sendable {
+    public var maxConnections = 1024
+    public var idleTimeoutSeconds: Double = 10
+    public var clientShare = 0.25
+    public init() {}
 }

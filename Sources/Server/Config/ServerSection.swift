@@ -5,7 +5,7 @@ import YAMLReader
 /// the handlers' own sections (`Sources/Resolver/<Handler>/<Handler>Config.swift`).
 extension FednsConfig {
     static let serverKeys = [
-        "mode", "listen", "nodeName", "allowedNetworks", "identity", "lameduck", "log", "metrics", "health", "ready", "source",
+        "mode", "listen", "nodeName", "allowedNetworks", "identity", "lameduck", "log", "metrics", "health", "ready", "source", "tcp",
     ]
 
     mutating func readServerKey(_ key: String, _ value: YAMLField) throws(ConfigError) {
@@ -50,6 +50,20 @@ extension FednsConfig {
             case "metrics": metrics = setting
             case "health": health = setting
             default: ready = setting
+            }
+        case "tcp":
+            try value.mapping(known: ["maxConnections", "idleTimeout", "clientShare"])
+            if let v = try value["maxConnections"].int() {
+                guard v >= 1 else { throw value["maxConnections"].fail("must be at least 1") }
+                tcp.maxConnections = v
+            }
+            if let v = try value["idleTimeout"].seconds() {
+                guard v > 0, v <= 300 else { throw value["idleTimeout"].fail("must be more than 0 and at most 300 seconds") }
+                tcp.idleTimeoutSeconds = v
+            }
+            if let v = try value["clientShare"].double() {
+                guard v > 0, v <= 1 else { throw value["clientShare"].fail("must be more than 0 and at most 1 (a share of maxConnections)") }
+                tcp.clientShare = v
             }
         default:  // source
             try value.mapping(known: ["type", "file"])

@@ -36,7 +36,13 @@ public final class ServerMetrics: Sendable {
     let drops: [DropReason: Counter]
     let refusedByACL = Counter(label: "fedns_dns_refused_clients_total")
     let prerenderedHits = Counter(label: "fedns_dns_prerendered_answers_total")
-    let tcpConnectionsRejected = Counter(label: "fedns_dns_tcp_connections_rejected_total")
+    let tcpConnectionsRejected: [TCPRejectReason: Counter] = Dictionary(
+        uniqueKeysWithValues: TCPRejectReason.allCases.map {
+            ($0, Counter(label: "fedns_dns_tcp_connections_rejected_total", dimensions: [("reason", $0.rawValue)]))
+        })
+    /// Idle connections closed to admit a new one while the table was full (RFC 7766 §6.2.3).
+    let tcpConnectionsEvicted = Counter(label: "fedns_dns_tcp_connections_evicted_total")
+    let tcpConnectionsIdleClosed = Counter(label: "fedns_dns_tcp_connections_idle_closed_total")
 
     public init() {
         var d: [DropReason: Counter] = [:]

@@ -18,7 +18,8 @@ struct LengthPrefixedDecoder: ByteToMessageDecoder {
 }
 
 /// Answers DNS over one TCP connection: pipelined queries are resolved concurrently and each answer
-/// goes out when ready, possibly out of order (RFC 7766 §6.2.1.1); an idle connection is closed.
+/// goes out when ready, possibly out of order (RFC 7766 §6.2.1.1). The connection table decides
+/// when an idle connection closes; one with a query in flight or an answer being written never does.
 final class TCPQueryHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = Never
@@ -26,19 +27,37 @@ final class TCPQueryHandler: ChannelDuplexHandler {
 
     let engine: QueryEngine
     let admissions: Admissions
+    let connections: TCPConnections
     let maxInFlight: Int
     private var inFlight = 0
+    private var idleCheck: Scheduled<Void>?
 
-    init(engine: QueryEngine, admissions: Admissions, maxInFlight: Int = 64) {
+    init(engine: QueryEngine, admissions: Admissions, connections: TCPConnections, maxInFlight: Int = 64) {
         self.engine = engine
         self.admissions = admissions
+        self.connections = connections
         self.maxInFlight = maxInFlight
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        scheduleIdleCheck(context: context, in: connections.idleCheck(context.channel).recheckIn)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        idleCheck?.cancel()
+        connections.remove(context.channel)
+        context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
         let metrics = engine.metrics
-        switch buffer.withUnsafeReadableBytes({ admissions.admit($0, from: context.remoteAddress, tcp: true) }) {
+        let admission = buffer.withUnsafeReadableBytes { admissions.admit($0, from: context.remoteAddress, tcp: true) }
+        if case .dropped = admission { return }
+        // A connection closed to admit a newcomer takes no new work: it is closing.
+        guard connections.beginWork(context.channel) else { return }
+        switch admission {
         case .dropped:
             return
         case .reply(let bytes):
@@ -70,19 +89,31 @@ final class TCPQueryHandler: ChannelDuplexHandler {
         }
     }
 
+    /// Writes one answer; the work begun for its query ends when the bytes have left (or failed).
     private func send(_ bytes: [UInt8], context: ChannelHandlerContext) {
-        guard context.channel.isActive else { return }
-        var out = context.channel.allocator.buffer(capacity: bytes.count + 2)
+        let channel = context.channel, connections = self.connections
+        guard channel.isActive else { connections.endWork(channel); return }
+        var out = channel.allocator.buffer(capacity: bytes.count + 2)
         out.writeInteger(UInt16(bytes.count))
         out.writeBytes(bytes)
-        context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+        let written = context.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenComplete { _ in connections.endWork(channel) }
+        context.writeAndFlush(wrapOutboundOut(out), promise: written)
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
-            context.close(promise: nil)
-        } else {
-            context.fireUserInboundEventTriggered(event)
+    /// Looks at most once a second, so a timeout that shrinks as the table fills is noticed.
+    private func scheduleIdleCheck(context: ChannelHandlerContext, in nanoseconds: UInt64) {
+        let delay = TimeAmount.nanoseconds(Int64(min(nanoseconds, 1_000_000_000)))
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        idleCheck = context.eventLoop.scheduleTask(in: delay) {
+            let (handler, context) = bound.value
+            let check = handler.connections.idleCheck(context.channel)
+            if check.close {
+                handler.engine.metrics.tcpConnectionsIdleClosed.increment()
+                context.close(promise: nil)
+            } else {
+                handler.scheduleIdleCheck(context: context, in: check.recheckIn)
+            }
         }
     }
 
@@ -91,50 +122,91 @@ final class TCPQueryHandler: ChannelDuplexHandler {
     }
 }
 
-/// Counts open TCP connections and refuses new ones over the limit.
-final class ConnectionLimiter: ChannelInboundHandler, Sendable {
+/// The connection table shared by a listener's connections (they live on several event loops).
+final class TCPConnections: Sendable {
+    private let state: Mutex<(table: TCPConnectionTable<ObjectIdentifier>, channels: [ObjectIdentifier: Channel])>
+    private let clock: @Sendable () -> UInt64
+
+    init(settings: TCPSettings, clock: @escaping @Sendable () -> UInt64 = { UInt64(NIODeadline.now().uptimeNanoseconds) }) {
+        let table = TCPConnectionTable<ObjectIdentifier>(maxConnections: settings.maxConnections, clientShare: settings.clientShare,
+                                                         idleTimeout: UInt64(settings.idleTimeoutSeconds * 1e9))
+        state = Mutex((table, [:]))
+        self.clock = clock
+    }
+
+    /// Admits `channel` or not; a connection the table closes to make room is closed here.
+    func admit(_ channel: Channel) -> TCPConnectionTable<ObjectIdentifier>.Admission {
+        let id = ObjectIdentifier(channel), now = clock()
+        let client = channel.remoteAddress?.ipAddress ?? ""
+        let (decision, victim) = state.withLock { s -> (TCPConnectionTable<ObjectIdentifier>.Admission, Channel?) in
+            let decision = s.table.admit(id, client: client, now: now)
+            var victim: Channel?
+            if case .admitClosing(let old) = decision { victim = s.channels.removeValue(forKey: old) }
+            if case .reject = decision {} else { s.channels[id] = channel }
+            return (decision, victim)
+        }
+        victim?.close(promise: nil)
+        return decision
+    }
+
+    func beginWork(_ channel: Channel) -> Bool { state.withLock { $0.table.beginWork(ObjectIdentifier(channel)) } }
+    func endWork(_ channel: Channel) { let now = clock(); state.withLock { $0.table.endWork(ObjectIdentifier(channel), now: now) } }
+    func idleCheck(_ channel: Channel) -> (close: Bool, recheckIn: UInt64) {
+        let now = clock()
+        return state.withLock { $0.table.idleCheck(ObjectIdentifier(channel), now: now) }
+    }
+
+    func remove(_ channel: Channel) {
+        let id = ObjectIdentifier(channel)
+        state.withLock { s in
+            // Only this channel's own entry: an evicted channel's id may already be reused by a newer one.
+            guard let held = s.channels[id], held === channel else { return }
+            s.channels[id] = nil
+            s.table.remove(id)
+        }
+    }
+}
+
+/// Admits or refuses each accepted connection by the connection table, counting every decision.
+final class ConnectionAdmitter: ChannelInboundHandler, Sendable {
     typealias InboundIn = Channel
-    let open = Mutex(0)
-    let limit: Int
-    let rejected: @Sendable () -> Void
-    init(limit: Int, rejected: @escaping @Sendable () -> Void) { self.limit = limit; self.rejected = rejected }
+    let connections: TCPConnections
+    let metrics: ServerMetrics
+    init(connections: TCPConnections, metrics: ServerMetrics) { self.connections = connections; self.metrics = metrics }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let child = unwrapInboundIn(data)
-        let admitted = open.withLock { n -> Bool in
-            guard n < limit else { return false }
-            n += 1
-            return true
-        }
-        guard admitted else {
-            rejected()
+        switch connections.admit(child) {
+        case .reject(let reason):
+            metrics.tcpConnectionsRejected[reason]?.increment()
             child.close(promise: nil)
             return
+        case .admitClosing:
+            metrics.tcpConnectionsEvicted.increment()
+        case .admit:
+            break
         }
-        child.closeFuture.whenComplete { _ in self.open.withLock { $0 -= 1 } }
         context.fireChannelRead(data)
     }
 }
 
 struct TCPListener {
-    static func bind(address: HostPort, group: MultiThreadedEventLoopGroup, idleTimeout: TimeAmount, connectionLimit: Int,
-                     metrics: ServerMetrics, makeHandler: @escaping @Sendable () -> TCPQueryHandler) async throws -> Channel {
-        try await ServerBootstrap(group: group)
+    static func bind(address: HostPort, group: MultiThreadedEventLoopGroup, settings: TCPSettings,
+                     metrics: ServerMetrics, makeHandler: @escaping @Sendable (TCPConnections) -> TCPQueryHandler) async throws -> Channel {
+        let connections = TCPConnections(settings: settings)
+        return try await ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(ChannelOptions.backlog, value: 256)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ConnectionLimiter(limit: connectionLimit) {
-                        metrics.tcpConnectionsRejected.increment()
-                    })
+                    try channel.pipeline.syncOperations.addHandler(ConnectionAdmitter(connections: connections, metrics: metrics))
                 }
             }
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let ops = channel.pipeline.syncOperations
-                    try ops.addHandler(IdleStateHandler(readTimeout: idleTimeout))
                     try ops.addHandler(ByteToMessageHandler(LengthPrefixedDecoder()))
-                    try ops.addHandler(makeHandler())
+                    try ops.addHandler(makeHandler(connections))
                 }
             }
             .bind(host: address.host, port: address.port).get()
