@@ -39,7 +39,8 @@ import Testing
         #expect(Self.admit(&t, 2, client: "10.0.0.2", now: Self.second) == .reject(.full))
         t.endWork(1, now: 2 * Self.second)
         #expect(Self.admit(&t, 3, client: "10.0.0.2", now: 3 * Self.second) == .admitClosing(1))
-        #expect(t.idleCheck(0, now: 100 * Self.second).close == false, "busy: never idle")
+        #expect(t.idleCheck(0, now: 100 * Self.second)?.close == false, "busy: never idle")
+        #expect(t.idleCheck(1, now: 100 * Self.second) == nil, "closed for the newcomer: not in the table")
     }
 
     @Test func oneClientHoldsAtMostItsShare() {
@@ -63,10 +64,10 @@ import Testing
     @Test func anIdleConnectionClosesAfterTheTimeoutCountedFromItsLastAnswer() {
         var t = Self.table(max: 100)
         _ = t.admit(0, client: "10.0.0.1", now: 0)
-        #expect(t.idleCheck(0, now: 4 * Self.second) == (false, 6 * Self.second))
+        #expect(t.idleCheck(0, now: 4 * Self.second)?.recheckIn == 6 * Self.second)
         _ = t.beginWork(0)
         t.endWork(0, now: 8 * Self.second)
-        #expect(t.idleCheck(0, now: 12 * Self.second).close == false)
-        #expect(t.idleCheck(0, now: 18 * Self.second).close == true)
+        #expect(t.idleCheck(0, now: 12 * Self.second)?.close == false)
+        #expect(t.idleCheck(0, now: 18 * Self.second)?.close == true)
     }
 }

@@ -87,9 +87,9 @@ struct TCPConnectionTable<ID: Hashable & Sendable>: Sendable {
     }
 
     /// Whether `id` has been idle too long now; otherwise how many nanoseconds until it would be
-    /// (when busy: the full timeout, to look again then).
-    func idleCheck(_ id: ID, now: UInt64) -> (close: Bool, recheckIn: UInt64) {
-        guard let e = entries[id] else { return (true, 0) }
+    /// (when busy: the full timeout, to look again then). nil when `id` has left the table.
+    func idleCheck(_ id: ID, now: UInt64) -> (close: Bool, recheckIn: UInt64)? {
+        guard let e = entries[id] else { return nil }
         let timeout = currentIdleTimeout
         guard e.busy == 0 else { return (false, timeout) }
         let idle = now >= e.idleSince ? now - e.idleSince : 0

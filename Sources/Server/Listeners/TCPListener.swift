@@ -40,7 +40,7 @@ final class TCPQueryHandler: ChannelDuplexHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        scheduleIdleCheck(context: context, in: connections.idleCheck(context.channel).recheckIn)
+        scheduleIdleCheck(context: context, in: connections.idleCheck(context.channel)?.recheckIn ?? 0)
         context.fireChannelActive()
     }
 
@@ -107,11 +107,14 @@ final class TCPQueryHandler: ChannelDuplexHandler {
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         idleCheck = context.eventLoop.scheduleTask(in: delay) {
             let (handler, context) = bound.value
-            let check = handler.connections.idleCheck(context.channel)
-            if check.close {
+            switch handler.connections.idleCheck(context.channel) {
+            case nil:
+                // Closed to admit a newcomer (already counted).
+                context.close(promise: nil)
+            case let check? where check.close:
                 handler.engine.metrics.tcpConnectionsIdleClosed.increment()
                 context.close(promise: nil)
-            } else {
+            case let check?:
                 handler.scheduleIdleCheck(context: context, in: check.recheckIn)
             }
         }
@@ -151,7 +154,7 @@ final class TCPConnections: Sendable {
 
     func beginWork(_ channel: Channel) -> Bool { state.withLock { $0.table.beginWork(ObjectIdentifier(channel)) } }
     func endWork(_ channel: Channel) { let now = clock(); state.withLock { $0.table.endWork(ObjectIdentifier(channel), now: now) } }
-    func idleCheck(_ channel: Channel) -> (close: Bool, recheckIn: UInt64) {
+    func idleCheck(_ channel: Channel) -> (close: Bool, recheckIn: UInt64)? {
         let now = clock()
         return state.withLock { $0.table.idleCheck(ObjectIdentifier(channel), now: now) }
     }
