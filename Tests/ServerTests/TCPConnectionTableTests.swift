@@ -21,12 +21,12 @@ import Testing
             #expect(Self.admit(&t, id, client: "10.0.0.1", now: UInt64(id) * Self.second) == .admit)
         }
         // Connection 0 did work last; 1 has been idle longest.
-        let began = t.beginWork(0)
+        let began = t.beginWork(0, now: 0)
         #expect(began)
         t.endWork(0, now: 5 * Self.second)
         #expect(Self.admit(&t, 10, client: "10.0.0.2", now: 6 * Self.second) == .admitClosing(1))
         #expect(t.count == 4)
-        let closedTakesWork = t.beginWork(1)
+        let closedTakesWork = t.beginWork(1, now: 0)
         #expect(!closedTakesWork, "a connection closed to make room takes no new query")
     }
 
@@ -34,13 +34,13 @@ import Testing
         var t = Self.table(max: 2)
         #expect(Self.admit(&t, 0, client: "10.0.0.1", now: 0) == .admit)
         #expect(Self.admit(&t, 1, client: "10.0.0.1", now: 0) == .admit)
-        _ = t.beginWork(0)
-        _ = t.beginWork(1)
+        _ = t.beginWork(0, now: 0)
+        _ = t.beginWork(1, now: 0)
         #expect(Self.admit(&t, 2, client: "10.0.0.2", now: Self.second) == .reject(.full))
         t.endWork(1, now: 2 * Self.second)
         #expect(Self.admit(&t, 3, client: "10.0.0.2", now: 3 * Self.second) == .admitClosing(1))
-        #expect(t.idleCheck(0, now: 100 * Self.second)?.close == false, "busy: never idle")
-        #expect(t.idleCheck(1, now: 100 * Self.second) == nil, "closed for the newcomer: not in the table")
+        #expect(t.idleCheck(0, now: 20 * Self.second)?.close == false, "busy: not idle")
+        #expect(t.idleCheck(1, now: 20 * Self.second) == nil, "closed for the newcomer: not in the table")
     }
 
     @Test func oneClientHoldsAtMostItsShare() {
@@ -65,9 +65,19 @@ import Testing
         var t = Self.table(max: 100)
         _ = t.admit(0, client: "10.0.0.1", now: 0)
         #expect(t.idleCheck(0, now: 4 * Self.second)?.recheckIn == 6 * Self.second)
-        _ = t.beginWork(0)
+        _ = t.beginWork(0, now: 7 * Self.second)
         t.endWork(0, now: 8 * Self.second)
         #expect(t.idleCheck(0, now: 12 * Self.second)?.close == false)
         #expect(t.idleCheck(0, now: 18 * Self.second)?.close == true)
+    }
+
+    @Test func aBusyConnectionThatFinishesNothingIsClosedWhenStalled() {
+        var t = Self.table(max: 100)
+        _ = Self.admit(&t, 0, client: "10.0.0.1", now: 0)
+        _ = t.beginWork(0, now: 50 * Self.second)          // a query after 50 s idle: busy from now
+        #expect(t.idleCheck(0, now: 54 * Self.second)?.close == false, "a query in flight is not idleness")
+        _ = t.beginWork(0, now: 60 * Self.second)          // more queries, no answer ever read
+        #expect(t.idleCheck(0, now: 79 * Self.second)?.close == false)
+        #expect(t.idleCheck(0, now: 80 * Self.second)?.close == true, "30 s without finishing anything: stalled")
     }
 }

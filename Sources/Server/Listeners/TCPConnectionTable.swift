@@ -7,6 +7,8 @@
 ///   connection with a query in flight or an answer still being written is never chosen.
 /// - The idle timeout is the configured one while the table is at most half full, and shrinks
 ///   linearly as it fills, to 1% of it when full (as Unbound's `tcp-idle-timeout` does).
+/// - A busy connection that finishes nothing for `stallTimeout` (a client that sends queries but
+///   never reads its answers) is closed: pending work must not pin a place in the table forever.
 struct TCPConnectionTable<ID: Hashable & Sendable>: Sendable {
     enum Admission: Equatable, Sendable {
         case admit
@@ -17,7 +19,7 @@ struct TCPConnectionTable<ID: Hashable & Sendable>: Sendable {
 
     struct Entry: Sendable {
         var client: String
-        /// When the connection last finished work (or opened), in nanoseconds.
+        /// When the connection opened, last finished work, or became busy, in nanoseconds.
         var idleSince: UInt64
         /// Queries in flight plus answers being written.
         var busy = 0
@@ -26,6 +28,8 @@ struct TCPConnectionTable<ID: Hashable & Sendable>: Sendable {
     let maxConnections: Int
     let perClient: Int
     let idleTimeout: UInt64
+    /// Longer than any query may take (the forwarding budget stays below 5 s).
+    var stallTimeout: UInt64 { max(idleTimeout, 30_000_000_000) }
     private(set) var entries: [ID: Entry] = [:]
     private var byClient: [String: Int] = [:]
 
@@ -57,9 +61,11 @@ struct TCPConnectionTable<ID: Hashable & Sendable>: Sendable {
 
     /// Work starts on `id` (a query read, an answer queued). False when the connection has left the
     /// table (closed to admit another): its query is not answered, since the connection is closing.
-    mutating func beginWork(_ id: ID) -> Bool {
-        guard entries[id] != nil else { return false }
-        entries[id]!.busy += 1
+    mutating func beginWork(_ id: ID, now: UInt64) -> Bool {
+        guard var e = entries[id] else { return false }
+        if e.busy == 0 { e.idleSince = now }
+        e.busy += 1
+        entries[id] = e
         return true
     }
 
@@ -86,12 +92,11 @@ struct TCPConnectionTable<ID: Hashable & Sendable>: Sendable {
         return UInt64(Double(idleTimeout) * scale)
     }
 
-    /// Whether `id` has been idle too long now; otherwise how many nanoseconds until it would be
-    /// (when busy: the full timeout, to look again then). nil when `id` has left the table.
+    /// Whether `id` has been idle (or, busy, stalled) too long now; otherwise how many nanoseconds
+    /// until it would be. nil when `id` has left the table.
     func idleCheck(_ id: ID, now: UInt64) -> (close: Bool, recheckIn: UInt64)? {
         guard let e = entries[id] else { return nil }
-        let timeout = currentIdleTimeout
-        guard e.busy == 0 else { return (false, timeout) }
+        let timeout = e.busy == 0 ? currentIdleTimeout : stallTimeout
         let idle = now >= e.idleSince ? now - e.idleSince : 0
         return idle >= timeout ? (true, 0) : (false, timeout - idle)
     }

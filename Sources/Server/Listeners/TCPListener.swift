@@ -19,7 +19,8 @@ struct LengthPrefixedDecoder: ByteToMessageDecoder {
 
 /// Answers DNS over one TCP connection: pipelined queries are resolved concurrently and each answer
 /// goes out when ready, possibly out of order (RFC 7766 §6.2.1.1). The connection table decides
-/// when an idle connection closes; one with a query in flight or an answer being written never does.
+/// when an idle connection closes; one with a query in flight or an answer being written is never
+/// closed for being idle, only when it has finished nothing for a long time (its client stopped reading).
 final class TCPQueryHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = Never
@@ -112,6 +113,7 @@ final class TCPQueryHandler: ChannelDuplexHandler {
                 // Closed to admit a newcomer (already counted).
                 context.close(promise: nil)
             case let check? where check.close:
+                // Idle too long, or stalled: its client stopped reading answers.
                 handler.engine.metrics.tcpConnectionsIdleClosed.increment()
                 context.close(promise: nil)
             case let check?:
@@ -152,7 +154,10 @@ final class TCPConnections: Sendable {
         return decision
     }
 
-    func beginWork(_ channel: Channel) -> Bool { state.withLock { $0.table.beginWork(ObjectIdentifier(channel)) } }
+    func beginWork(_ channel: Channel) -> Bool {
+        let now = clock()
+        return state.withLock { $0.table.beginWork(ObjectIdentifier(channel), now: now) }
+    }
     func endWork(_ channel: Channel) { let now = clock(); state.withLock { $0.table.endWork(ObjectIdentifier(channel), now: now) } }
     func idleCheck(_ channel: Channel) -> (close: Bool, recheckIn: UInt64)? {
         let now = clock()
