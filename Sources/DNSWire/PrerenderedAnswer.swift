@@ -9,6 +9,10 @@ public struct PrerenderedAnswer: Sendable {
     let questionEnd: Int
     /// The EDE options of the response, as OPT rdata.
     let ednsOptions: [UInt8]
+    /// The end of every record in `bytes`, and how many are answer and authority records: an answer
+    /// over a UDP limit keeps the longest prefix of records that fits, as the codec cuts it.
+    let recordEnds: [Int]
+    let answerCount: Int, authorityCount: Int
 
     /// Renders `response` (whose question is the name being answered) once.
     public init(rendering response: Message) {
@@ -23,6 +27,9 @@ public struct PrerenderedAnswer: Sendable {
             options += RData.be16(option.code) + RData.be16(UInt16(truncatingIfNeeded: option.data.count)) + option.data
         }
         ednsOptions = options
+        recordEnds = bytes.withUnsafeBytes { WireWalk($0).layout()?.recordEnds } ?? []
+        answerCount = m.answer.count
+        authorityCount = m.authority.count
     }
 
     /// The size of the answer to `view`.
@@ -33,14 +40,33 @@ public struct PrerenderedAnswer: Sendable {
     /// Writes the answer to `query` (which the gate passed as `view`) into `out`: the rendered bytes
     /// with the query's ID, question bytes (same length, so compression pointers stay valid), RD and
     /// CD, plus an OPT record (payload 1232, version 0, DO copied, the response's EDE options) when
-    /// the query had one. Returns the length, or nil when it would exceed `limit` (pass
-    /// `view.udpLimit` for UDP) or `out`, or the query's question does not fit this answer.
+    /// the query had one. Over `limit` (pass `view.udpLimit` for UDP) it keeps as many whole records
+    /// as fit, with TC when answer or authority lost one — byte for byte what the codec renders.
+    /// Returns the length, or nil when it would exceed `out` or the query's question does not fit
+    /// this answer.
     public func write(query: UnsafeRawBufferPointer, view: QueryView, into out: UnsafeMutableRawBufferPointer,
                       limit: Int = 65535) -> Int? {
-        let total = size(for: view)
+        let optLength = size(for: view) - bytes.count
+        var kept = recordEnds.count, end = bytes.count
+        while end + optLength > limit && kept > 0 {
+            kept -= 1
+            end = kept == 0 ? questionEnd : recordEnds[kept - 1]
+        }
+        let total = end + optLength
         guard total <= limit, total <= out.count, view.questionEnd == questionEnd, query.count >= questionEnd,
               bytes.count >= questionEnd, let base = out.baseAddress else { return nil }
-        bytes.withUnsafeBytes { base.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        bytes.withUnsafeBytes { base.copyMemory(from: $0.baseAddress!, byteCount: end) }
+        if kept < recordEnds.count {
+            func putCount(_ count: Int, at offset: Int) {
+                out[offset] = UInt8(count >> 8)
+                out[offset + 1] = UInt8(count & 0xFF)
+            }
+            let answers = min(kept, answerCount), authorities = min(kept - answers, authorityCount)
+            putCount(answers, at: 6)
+            putCount(authorities, at: 8)
+            putCount(kept - answers - authorities, at: 10)
+            if kept < answerCount + authorityCount { out[2] |= 0x02 }  // TC
+        }
         out[0] = query[0]
         out[1] = query[1]
         out[2] = (out[2] & 0xFE) | (query[2] & 0x01)  // RD
@@ -48,10 +74,10 @@ public struct PrerenderedAnswer: Sendable {
         (base + 12).copyMemory(from: query.baseAddress! + 12, byteCount: questionEnd - 12)
         guard let edns = view.edns else { return total }
 
-        let end = ednsOptions.withUnsafeBytes {
-            OPTRecord.write(rcode: rcode, dnssecOK: edns.dnssecOK, options: $0, into: out, at: bytes.count)
+        let optEnd = ednsOptions.withUnsafeBytes {
+            OPTRecord.write(rcode: rcode, dnssecOK: edns.dnssecOK, options: $0, into: out, at: end)
         }
-        assert(end == total)
+        assert(optEnd == total)
         let arcount = (UInt16(out[10]) << 8 | UInt16(out[11])) + 1
         out[10] = UInt8(arcount >> 8)
         out[11] = UInt8(arcount & 0xFF)

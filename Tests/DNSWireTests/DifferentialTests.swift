@@ -179,10 +179,26 @@ struct PrerenderedAnswerTests {
         String(text.enumerated().map { $0.offset % 2 == 0 ? Character($0.element.uppercased()) : $0.element })
     }
 
-    @Test("write equals the codec's rendering of the full response", arguments: answers)
+    /// Big answers: cut over a UDP limit to the records that fit, the same way as the codec.
+    static let bigAnswers: [(String, RRType, Message)] = [
+        ("kafka.default.svc.cluster.local.", .a,
+         response("kafka.default.svc.cluster.local.", .a, answer: TruncationTests.addresses("kafka.default.svc.cluster.local.", 300))),
+        ("_broker._tcp.kafka.default.svc.cluster.local.", .srv,
+         response("_broker._tcp.kafka.default.svc.cluster.local.", .srv,
+                  answer: (0..<60).map { "_broker._tcp.kafka.default.svc.cluster.local. 5 IN SRV 0 1 9092 kafka-\($0).kafka.default.svc.cluster.local." },
+                  additional: (0..<60).map { "kafka-\($0).kafka.default.svc.cluster.local. 5 IN A 10.244.0.\($0)" })),
+        ("nope.mynamespace.svc.cluster.local.", .aaaa, {
+            var m = response("nope.mynamespace.svc.cluster.local.", .aaaa,
+                             authority: TruncationTests.addresses("cluster.local.", 40), edns: EDNS(), rcode: .nxDomain)
+            m.addExtendedError(.notReady, text: "cluster state not synced")
+            return m
+        }()),
+    ]
+
+    @Test("write equals the codec's rendering of the full response", arguments: answers + bigAnswers)
     func writeEqualsEncode(_ qname: String, _ qtype: RRType, _ response: Message) throws {
         let answer = PrerenderedAnswer(rendering: response)
-        for edns in [nil, EDNS(udpPayloadSize: 4096), EDNS(udpPayloadSize: 512, dnssecOK: true)] as [EDNS?] {
+        for edns in [nil, EDNS(udpPayloadSize: 4096), EDNS(udpPayloadSize: 512, dnssecOK: true), EDNS(udpPayloadSize: 700)] as [EDNS?] {
             for (rd, cd) in [(true, false), (false, true)] {
                 var query = Message.query(id: 0xA55A, name: name(Self.mixedCase(qname)), type: qtype, recursionDesired: rd, edns: edns)
                 query.header.checkingDisabled = cd
@@ -193,23 +209,29 @@ struct PrerenderedAnswerTests {
                 full.answer = response.answer; full.authority = response.authority; full.additional = response.additional
                 full.header.authoritative = response.header.authoritative
                 if edns != nil { full.edns?.options = response.edns?.options ?? [] }
-                let expected = WireCodec.encode(full)
-
-                var out = [UInt8](repeating: 0, count: 65535)
-                let length = bytes.withUnsafeBytes { q in out.withUnsafeMutableBytes { answer.write(query: q, view: view, into: $0) } }
-                #expect(length.map { Array(out[0..<$0]) } == expected, "\(qname) edns \(String(describing: edns)) rd \(rd)")
-                #expect(try WireCodec.decode(expected).questions[0].name.labels == query.questions[0].name.labels)
+                for limit in [65535, view.udpLimit] {
+                    let expected = WireCodec.encode(full, maxSize: limit)
+                    var out = [UInt8](repeating: 0, count: 65535)
+                    let length = bytes.withUnsafeBytes { q in
+                        out.withUnsafeMutableBytes { answer.write(query: q, view: view, into: $0, limit: limit) }
+                    }
+                    #expect(length.map { Array(out[0..<$0]) } == expected,
+                            "\(qname) edns \(String(describing: edns)) rd \(rd) limit \(limit)")
+                    #expect(try WireCodec.decode(expected).questions[0].name.labels == query.questions[0].name.labels)
+                }
             }
         }
     }
 
-    @Test func refusesWhatWouldExceedTheLimitOrTheBuffer() throws {
+    @Test func cutsAtTheLimitAndRefusesWhatWouldExceedTheBuffer() throws {
         let answer = PrerenderedAnswer(rendering: response("big.example.", .a, answer: TruncationTests.addresses("big.example.", 40)))
         let bytes = WireCodec.encode(.query(id: 1, name: name("big.example."), type: .a, edns: nil))
         let view = try #require(Gate.inspect(bytes).view)
         #expect(answer.size(for: view) > 512)
         var out = [UInt8](repeating: 0, count: 2048)
-        #expect(bytes.withUnsafeBytes { q in out.withUnsafeMutableBytes { answer.write(query: q, view: view, into: $0, limit: view.udpLimit) } } == nil)
+        let cut = bytes.withUnsafeBytes { q in out.withUnsafeMutableBytes { answer.write(query: q, view: view, into: $0, limit: view.udpLimit) } }
+        let decoded = try WireCodec.decode(Array(out[0..<(try #require(cut))]))
+        #expect(decoded.header.truncated && decoded.answer.count == 30, "12 + 17 + 30 × 16 = 509 bytes")
         #expect(bytes.withUnsafeBytes { q in out.withUnsafeMutableBytes { answer.write(query: q, view: view, into: $0) } } == answer.size(for: view))
         var small = [UInt8](repeating: 0, count: 100)
         #expect(bytes.withUnsafeBytes { q in small.withUnsafeMutableBytes { answer.write(query: q, view: view, into: $0) } } == nil)
