@@ -211,20 +211,20 @@ func settle(_ source: FileSource) {
         #expect(store.current?.generation == 1)
     }
 
+    /// `run()` on the real clock serves a renamed-in file. How soon is the poll interval's business
+    /// (`pollingRunsOnTheManualClock`, on virtual time); a wall-clock bound here would only measure how
+    /// loaded the machine is, so the wait is generous.
     @Test(.timeLimit(.minutes(1)))
-    func runServesAChangeWithinOneSecond() async throws {
+    func runServesAChangeOnTheRealClock() async throws {
         let source = self.source
         try source.loadOnce()
         let task = Task { await source.run() }
         defer { task.cancel() }
         try await Task.sleep(for: .milliseconds(300))
-        let clock = ContinuousClock()
-        let start = clock.now
         try replaceByRename(path, stateFile(ip: "10.0.0.7"))
-        let served = await waitForGeneration(store, 2, within: .seconds(1))
-        #expect(served)
-        #expect(clock.now - start < .seconds(1))
+        #expect(await waitForGeneration(store, 2, within: .seconds(10)))
         #expect(servedIP(store) == "10.0.0.7")
+        #expect(source.pollInterval <= .milliseconds(500), "the default poll serves a change within a second")
     }
 
     @Test(.timeLimit(.minutes(1)))
