@@ -53,7 +53,8 @@ public final class FednsServer: ServiceLifecycle.Service, Sendable {
         do {
             for address in config.effectiveListen {
                 let engine = self.engine, snapshots = self.snapshots
-                let udp = try await UDPListener.bind(address: address, group: group) {
+                let udp = try await UDPListener.bind(address: address, group: group, receiveBuffer: config.receiveBufferBytes,
+                                                     logger: logger) {
                     UDPQueryHandler(engine: engine, snapshots: snapshots, admissions: admissions)
                 }
                 channels += udp
@@ -65,9 +66,10 @@ public final class FednsServer: ServiceLifecycle.Service, Sendable {
                 channels.append(tcp)
                 bound.dns.append(actual)
             }
+            let kernelDrops = KernelSocketDrops(counter: engine.metrics.socketDrops, ports: Set(bound.dns.map(\.port)))
             for (which, listen) in [("health", config.effectiveHealth), ("ready", config.effectiveReady), ("metrics", config.effectiveMetrics)] {
                 guard let address = listen else { continue }
-                let channel = try await AdminHTTPServer.bind(address: address, group: group, routes: routes(for: which))
+                let channel = try await AdminHTTPServer.bind(address: address, group: group, routes: routes(for: which, kernelDrops: kernelDrops))
                 channels.append(channel)
                 let actual = HostPort(host: address.host, port: channel.localAddress?.port ?? address.port)
                 switch which {
@@ -112,7 +114,7 @@ public final class FednsServer: ServiceLifecycle.Service, Sendable {
         }
     }
 
-    func routes(for which: String) -> [String: AdminRoute] {
+    func routes(for which: String, kernelDrops: KernelSocketDrops) -> [String: AdminRoute] {
         switch which {
         case "health":
             return ["/health": { (.ok, "text/plain", Array("OK\n".utf8)) }]
@@ -126,7 +128,8 @@ public final class FednsServer: ServiceLifecycle.Service, Sendable {
         default:
             let registry = self.registry
             return ["/metrics": {
-                (.ok, "text/plain; version=0.0.4; charset=utf-8", registry?.emitToBuffer() ?? [])
+                kernelDrops.refresh()
+                return (.ok, "text/plain; version=0.0.4; charset=utf-8", registry?.emitToBuffer() ?? [])
             }]
         }
     }

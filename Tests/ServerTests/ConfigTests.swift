@@ -81,6 +81,7 @@ import YAMLReader
         ("tcp: {maxConnections: 0}", "tcp.maxConnections"),
         ("tcp: {clientShare: 1.5}", "tcp.clientShare"),
         ("tcp: {idleTimeout: 0}", "tcp.idleTimeout"),
+        ("receiveBuffer: 100", "receiveBuffer"),
         ("clusterDomian: cluster.local", "clusterDomian"),
     ])
     func badSettingsNameTheField(yaml: String, field: String) {

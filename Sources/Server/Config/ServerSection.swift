@@ -6,6 +6,7 @@ import YAMLReader
 extension FednsConfig {
     static let serverKeys = [
         "mode", "listen", "nodeName", "allowedNetworks", "identity", "lameduck", "log", "metrics", "health", "ready", "source", "tcp",
+        "receiveBuffer",
     ]
 
     mutating func readServerKey(_ key: String, _ value: YAMLField) throws(ConfigError) {
@@ -65,6 +66,8 @@ extension FednsConfig {
                 guard v > 0, v <= 1 else { throw value["clientShare"].fail("must be more than 0 and at most 1 (a share of maxConnections)") }
                 tcp.clientShare = v
             }
+        case "receiveBuffer":
+            receiveBufferBytes = try value.int(in: 4096...(1 << 30)) ?? receiveBufferBytes
         default:  // source
             try value.mapping(known: ["type", "file"])
             if let v = try value["type"].string() {

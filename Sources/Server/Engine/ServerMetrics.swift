@@ -43,6 +43,8 @@ public final class ServerMetrics: Sendable {
     /// Idle connections closed to admit a new one while the table was full (RFC 7766 §6.2.3).
     let tcpConnectionsEvicted = Counter(label: "fedns_dns_tcp_connections_evicted_total")
     let tcpConnectionsIdleClosed = Counter(label: "fedns_dns_tcp_connections_idle_closed_total")
+    /// Queries the kernel dropped from a full listener receive queue (`KernelSocketDrops`).
+    let socketDrops = Counter(label: "fedns_dns_socket_drops_total")
 
     public init() {
         var d: [DropReason: Counter] = [:]

@@ -96,7 +96,8 @@ final class UDPQueryHandler: ChannelInboundHandler {
 
 /// One UDP socket per event loop on the same address, spread by the kernel with SO_REUSEPORT.
 struct UDPListener {
-    static func bind(address: HostPort, group: MultiThreadedEventLoopGroup,
+    /// - Parameter receiveBuffer: SO_RCVBUF for each socket (`receiveBuffer`); a kernel cap is logged.
+    static func bind(address: HostPort, group: MultiThreadedEventLoopGroup, receiveBuffer: Int, logger: Logger,
                      makeHandler: @escaping @Sendable () -> UDPQueryHandler) async throws -> [Channel] {
         var channels: [Channel] = []
         var port = address.port
@@ -116,6 +117,29 @@ struct UDPListener {
             port = channel.localAddress?.port ?? port
             channels.append(channel)
         }
+        await setReceiveBuffer(receiveBuffer, on: channels, address: address, logger: logger)
         return channels
+    }
+
+    /// SO_RCVBUFFORCE passes net.core.rmem_max when fedns may (CAP_NET_ADMIN); else SO_RCVBUF, which
+    /// the kernel caps there. The kernel doubles the value for its bookkeeping and reports the double.
+    static func setReceiveBuffer(_ bytes: Int, on channels: [Channel], address: HostPort, logger: Logger) async {
+        var granted: [Int] = []
+        for channel in channels {
+            let value = SocketOptionValue(clamping: bytes)
+            do {
+                try await channel.setOption(ChannelOptions.socketOption(NIOBSDSocket.Option(rawValue: SO_RCVBUFFORCE)), value: value).get()
+            } catch {
+                try? await channel.setOption(ChannelOptions.socketOption(.so_rcvbuf), value: value).get()
+            }
+            granted.append(Int((try? await channel.getOption(ChannelOptions.socketOption(.so_rcvbuf)).get()) ?? 0))
+        }
+        let metadata: Logger.Metadata = ["dns.listen": "\(address)", "dns.receive_buffer_requested": "\(bytes)",
+                                         "dns.receive_buffer": "\(granted.min() ?? 0)"]
+        if granted.contains(where: { $0 < 2 * bytes }) {
+            logger.warning("UDP receive buffer capped by the kernel (raise net.core.rmem_max or grant CAP_NET_ADMIN)", metadata: metadata)
+        } else {
+            logger.info("UDP receive buffer set", metadata: metadata)
+        }
     }
 }
