@@ -118,16 +118,26 @@ public final class RemoteTarget: ScenarioTarget {
         ((try Yams.load(yaml: yaml) as? [String: Any])?["clusterDomain"] as? String) ?? "cluster.local"
     }
 
-    /// Polls until the server answers anything on UDP (SERVFAIL before the first sync counts).
+    /// Polls until the server answers anything over UDP and over TCP (SERVFAIL before the first sync
+    /// counts). fedns binds its UDP sockets first and its TCP listener after them: an answer over UDP
+    /// alone left a scenario whose first query is over TCP connecting before anything listened.
     func waitUntilServing(clusterDomain: String) async throws {
         let probe = WireCodec.encode(Message.query(id: 7, name: try DomainName("dns-version.\(clusterDomain)"), type: .txt))
         let deadline = Date().addingTimeInterval(15)
+        var answered: Set<QuerySpec.Transport> = []
         while Date() < deadline {
             if let process, !process.isRunning { throw ScenarioError("fedns exited at start-up:\n\(logTail())") }
-            if (try? Sockets.udpExchange(probe, host: host, port: port, wait: 0.2)) ?? nil != nil { return }
+            if !answered.contains(.udp), (try? Sockets.udpExchange(probe, host: host, port: port, wait: 0.2)) ?? nil != nil {
+                answered.insert(.udp)
+            }
+            if !answered.contains(.tcp), (try? Sockets.tcpExchange(probe, host: host, port: port, wait: 0.5)) ?? nil != nil {
+                answered.insert(.tcp)
+            }
+            if answered.count == 2 { return }
             try await Task.sleep(nanoseconds: 50_000_000)
         }
-        throw ScenarioError("fedns did not answer on \(host):\(port) within 15 s:\n\(logTail())")
+        let missing = [QuerySpec.Transport.udp, .tcp].filter { !answered.contains($0) }.map { "\($0)" }.joined(separator: " and ")
+        throw ScenarioError("fedns did not answer over \(missing) on \(host):\(port) within 15 s:\n\(logTail())")
     }
 
     func logTail() -> String {
