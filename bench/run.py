@@ -45,9 +45,13 @@ def cpu_us(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) * TICK_US   # fields 14 and 15 of proc(5)
 
 
-def dnsperf(server: tuple[str, int], queries: str, *, seconds: int | None = None, passes: int | None = None) -> dict:
+def dnsperf(server: tuple[str, int], queries: str, *, seconds: int | None = None, passes: int | None = None,
+            rate: int | None = RATE, clients: int = 1, outstanding: int = 100, timeout: int = 2) -> dict:
+    """dnsperf on CLIENT_CPU at `rate` q/s (None: as fast as the server answers)."""
     argv = ["taskset", "-c", CLIENT_CPU, "dnsperf", "-s", server[0], "-p", str(server[1]), "-d", queries,
-            "-Q", str(RATE), "-t", "2", "-c", "1"]
+            "-t", str(timeout), "-c", str(clients), "-q", str(outstanding)]
+    if rate:
+        argv += ["-Q", str(rate)]
     if seconds:
         argv += ["-l", str(seconds)]
     if passes:
