@@ -9,6 +9,7 @@ struct ConformanceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "conformance",
         abstract: "Run conformance scenarios (see conformance/README.md).",
+        discussion: "The format of a scenario is in conformance/README.md; which rule each checks, in docs/behaviour.md.",
         subcommands: [ConformanceRun.self]
     )
 }
@@ -21,7 +22,7 @@ struct ConformanceRun: AsyncParsableCommand {
         Without --server or --fedns-binary, fedns runs in this process on virtual time with scripted
         upstreams (every scenario). --fedns-binary starts that binary per scenario (scenarios tagged
         static or blackbox). --server sends to a running server (static and blackbox scenarios; cluster
-        changes need --cluster-state-file). Exits 1 when any scenario fails.
+        changes need --cluster-state-file). Exits 1 when any scenario fails. The format: conformance/README.md.
         """
     )
 

@@ -9,8 +9,13 @@ struct Fedns: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fedns",
         abstract: "A Kubernetes in-cluster DNS resolver with federated service names.",
+        discussion: """
+        Documentation is in the repository's docs/: behaviour.md (what fedns answers and why), \
+        configuration.md (every setting), operating.md (metrics, health, troubleshooting), \
+        architecture.md (how it is built).
+        """,
         version: FednsVersion.string,
-        subcommands: [Serve.self, CheckConfig.self, Resolve.self, ConformanceCommand.self]
+        subcommands: [Serve.self, CheckConfig.self, Resolve.self, ConformanceCommand.self, ConfigCommand.self]
     )
 }
 
@@ -23,11 +28,12 @@ struct Serve: AsyncParsableCommand {
         abstract: "Serve DNS: the cluster zone, federated names, local zones, and forwarding.",
         discussion: """
         Settings come from flags, then the environment (NODE_NAME, POD_NAMESPACE), then the kube-dns \
-        ConfigMap keys (--kube-dns-config-dir), then the config file, then defaults.
+        ConfigMap keys (--kube-dns-config-dir), then the config file, then defaults. Every setting is in \
+        docs/configuration.md; running fedns (metrics, health, reloads, lameduck) in docs/operating.md.
         """
     )
 
-    @Option(name: .long, help: "YAML configuration file (camelCase keys, see README).")
+    @Option(name: .long, help: "YAML configuration file (camelCase keys, see docs/configuration.md).")
     var config: String?
 
     @Option(name: .long, help: "node-local (DaemonSet) or sidecar.")
@@ -90,7 +96,8 @@ struct Serve: AsyncParsableCommand {
 struct CheckConfig: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-config",
-        abstract: "Validate a configuration file, or a directory of kube-dns ConfigMap keys, and exit."
+        abstract: "Validate a configuration file, or a directory of kube-dns ConfigMap keys, and exit.",
+        discussion: "Every key, its type, default and valid values: docs/configuration.md."
     )
 
     @Argument(help: "A config file or a kube-dns ConfigMap directory.")

@@ -9,7 +9,8 @@ struct Resolve: AsyncParsableCommand {
         discussion: """
         The pod's resolv.conf is Kubernetes' ClusterFirst one for --namespace, or --resolv-conf FILE. \
         Answers come from a running server (--server HOST:PORT, UDP then TCP on TC) or from the chain \
-        fedns serve would build, in-process (--cluster-state FILE [--config FILE]).
+        fedns serve would build, in-process (--cluster-state FILE [--config FILE]). The search path and \
+        the answers it walks through: docs/behaviour.md.
         """
     )
 

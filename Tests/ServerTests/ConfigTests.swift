@@ -152,21 +152,30 @@ import YAMLReader
         #expect { try FednsApp.validate(loop) } throws: { "\($0)".hasPrefix("\(file.path):2: upstreams: ") }
     }
 
-    /// The file's keys are exactly those of the README's Configuration table, each with one owner.
-    @Test func everyDocumentedKeyHasOneOwner() throws {
-        let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("README.md")
-        let text = try String(contentsOf: readme, encoding: .utf8)
-        let table = text.components(separatedBy: "## Configuration")[1].components(separatedBy: "\n\n")
-            .first { $0.contains("| key |") }!
-        var documented: Set<String> = []
-        for row in table.split(separator: "\n").dropFirst(2) {
-            let keyCell = row.split(separator: "|")[0]
-            for piece in keyCell.split(separator: "`").enumerated() where piece.offset % 2 == 1 { documented.insert(String(piece.element)) }
-        }
+    /// The configuration reference (docs/configuration.md) documents exactly the owners' keys, each key
+    /// has one owner, and every example in it is a setting the loader accepts.
+    @Test func theReferenceDocumentsEveryKeyAndItsExamplesLoad() throws {
         let owned = ConfigLoader.owners.flatMap(\.keys)
-        #expect(Set(owned) == documented)
         #expect(owned.count == Set(owned).count, "a key has two owners")
+        for section in ConfigLoader.sections {
+            let documented = Set(section.reference.map { String($0.key.split(separator: ".")[0]) })
+            #expect(documented == Set(section.keys), "\(section.name): the reference and the keys differ")
+            for doc in section.reference {
+                let top = String(doc.key.split(separator: ".")[0])
+                #expect(doc.example.hasPrefix("\(top):"), "\(doc.key): the example sets another key")
+                #expect(throws: Never.self, "\(doc.key): example '\(doc.example)'") {
+                    _ = try ConfigLoader.apply(yaml: doc.example, file: "example.yaml", to: FednsConfig())
+                }
+                for field in [doc.type, doc.defaultValue, doc.valid, doc.meaning] { #expect(!field.isEmpty, "\(doc.key)") }
+            }
+        }
+        let markdown = ConfigReference.markdown(flags: [])
+        for key in ConfigLoader.sections.flatMap(\.reference).map(\.key) { #expect(markdown.contains("#### `\(key)`")) }
+    }
+
+    /// A nested key that the loader rejects fails the reference test above: the example of an unknown key does not load.
+    @Test func anExampleOfAnUnknownKeyDoesNotLoad() {
+        #expect(throws: ConfigError.self) { _ = try ConfigLoader.apply(yaml: "cache: {maxEntrys: 1}", file: "x.yaml", to: FednsConfig()) }
     }
 
     @Test func kubeDNSConfigMapOverridesTheFileAndFlagsOverrideBoth() throws {

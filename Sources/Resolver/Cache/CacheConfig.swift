@@ -26,6 +26,19 @@ public struct CacheConfig: ConfigSection, Equatable {
 
     public static let keys = ["cache"]
 
+    public static let reference: [ConfigKeyDoc] = [
+        ConfigKeyDoc("cache.maxEntries", type: "integer", default: "`10000`", valid: "at least 1",
+                     meaning: "answers kept at most; a full cache evicts", example: "cache: {maxEntries: 20000}"),
+        ConfigKeyDoc("cache.maxTTL", type: "integer, seconds", default: "`3600`", valid: "0…4294967295",
+                     meaning: "positive answers are kept at most this long, whatever their records say", example: "cache: {maxTTL: 600}"),
+        ConfigKeyDoc("cache.maxNegativeTTL", type: "integer, seconds", default: "`1800`", valid: "0…4294967295",
+                     meaning: "NXDOMAIN and NODATA answers are kept at most this long (RFC 2308 §5); never without an SOA",
+                     example: "cache: {maxNegativeTTL: 60}"),
+        ConfigKeyDoc("cache.serveStale", type: "boolean", default: "`true`", valid: "`true`, `false`",
+                     meaning: "when every upstream fails, answer from an expired entry up to 3600 s old, TTL 30 s, with EDE 3 (RFC 8767)",
+                     example: "cache: {serveStale: false}"),
+    ]
+
     public mutating func read(_ key: String, _ value: YAMLField) throws(ConfigError) {
         try value.mapping(known: ["maxEntries", "maxTTL", "maxNegativeTTL", "serveStale"])
         if let v = try value["maxEntries"].int() {

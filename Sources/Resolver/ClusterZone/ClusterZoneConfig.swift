@@ -42,6 +42,17 @@ public struct ClusterZoneConfig: ConfigSection, Equatable {
 
     public static let keys = ["clusterDomain", "ttl", "pods"]
 
+    public static let reference: [ConfigKeyDoc] = [
+        ConfigKeyDoc("clusterDomain", type: "domain name", default: "`cluster.local`", valid: "an RFC 1123 subdomain",
+                     meaning: "the cluster zone fedns serves from Kubernetes objects", example: "clusterDomain: cluster.local"),
+        ConfigKeyDoc("ttl", type: "integer, seconds", default: "`5`", valid: "0…3600 (as CoreDNS `kubernetes`)",
+                     meaning: "TTL of every record fedns makes from cluster state: cluster answers, federation CNAMEs, the SOA of negative answers",
+                     example: "ttl: 5"),
+        ConfigKeyDoc("pods", type: "string", default: "`disabled`", valid: "`disabled`, `insecure`, `verified`",
+                     meaning: "pod A records `<a-b-c-d>.<ns>.pod.<cd>`: none (NXDOMAIN), any dashed IP, or only the IP of an existing Pod in that namespace",
+                     example: "pods: verified"),
+    ]
+
     public mutating func read(_ key: String, _ value: YAMLField) throws(ConfigError) {
         switch key {
         case "clusterDomain": clusterDomain = try value.requiredString()

@@ -11,6 +11,8 @@ public protocol ConfigSection: Sendable {
     mutating func read(_ key: String, _ value: YAMLField) throws(ConfigError)
     /// Every problem in the settings, warnings included; each names its key.
     func validate() -> [ConfigIssue]
+    /// Every setting of `keys`, nested ones included, as docs/configuration.md lists them.
+    static var reference: [ConfigKeyDoc] { get }
 }
 
 /// One problem found in a configuration; `field` names the setting (`ttl`, `federations.myfederation`)
@@ -71,5 +73,28 @@ public enum ConfigChecks {
         guard v >= 0 else { throw value.fail("must not be negative") }
         guard v <= Int(UInt32.max) else { throw value.fail("is too large") }
         return UInt32(v)
+    }
+}
+
+/// One setting as the configuration reference describes it (`fedns config reference`, which writes
+/// docs/configuration.md). Each owner lists its keys beside the code that reads them, so the
+/// reference cannot drift from the parser: a test applies every `example` through the loader.
+public struct ConfigKeyDoc: Sendable, Equatable {
+    /// The setting's path in the file: `ttl`, `cache.maxEntries`.
+    public var key: String
+    /// `integer`, `seconds`, `string`, `boolean`, `list of HOST[:PORT]`, …
+    public var type: String
+    /// The default, as an operator would write it (or what decides it).
+    public var defaultValue: String
+    /// The values accepted.
+    public var valid: String
+    /// What it does, in one line.
+    public var meaning: String
+    /// The setting as written in a config file, one line of YAML: `cache: {maxEntries: 20000}`.
+    public var example: String
+
+    public init(_ key: String, type: String, default defaultValue: String, valid: String, meaning: String, example: String) {
+        self.key = key; self.type = type; self.defaultValue = defaultValue; self.valid = valid
+        self.meaning = meaning; self.example = example
     }
 }

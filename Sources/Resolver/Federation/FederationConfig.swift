@@ -27,6 +27,22 @@ public struct FederationConfig: ConfigSection, Equatable {
 
     public static let keys = ["federations", "zonalNameFormat", "zone", "region"]
 
+    public static let reference: [ConfigKeyDoc] = [
+        ConfigKeyDoc("federations", type: "mapping of name to domain", default: "`{}`",
+                     valid: "names: RFC 1123 labels other than `svc` and `pod` (a TLD-like name such as `com` is accepted with a warning); domains: RFC 1123 subdomains",
+                     meaning: "the federations whose names `<svc>.<ns>.<fed>` fedns answers, and the public domain of each",
+                     example: "federations: {myfederation: example.com}"),
+        ConfigKeyDoc("zonalNameFormat", type: "string", default: "`zone`", valid: "`zone`, `zone-region`",
+                     meaning: "the CNAME target of an unhealthy local shard: `<prefix>.svc.<zone>.<domain>` or `<prefix>.svc.<zone>.<region>.<domain>` (kube-dns's form)",
+                     example: "zonalNameFormat: zone-region"),
+        ConfigKeyDoc("zone", type: "string", default: "the own Node's `topology.kubernetes.io/zone` label (else `failure-domain.beta.kubernetes.io/zone`)",
+                     valid: "an RFC 1123 label, lower-cased; empty means the label",
+                     meaning: "this node's zone, for zonal CNAME targets", example: "zone: us-central1-a"),
+        ConfigKeyDoc("region", type: "string", default: "the own Node's `topology.kubernetes.io/region` label (else `failure-domain.beta.kubernetes.io/region`)",
+                     valid: "an RFC 1123 label, lower-cased; empty means the label",
+                     meaning: "this node's region, for regional CNAME targets", example: "region: us-central1"),
+    ]
+
     public mutating func read(_ key: String, _ value: YAMLField) throws(ConfigError) {
         switch key {
         case "federations":

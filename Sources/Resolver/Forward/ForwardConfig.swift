@@ -97,6 +97,29 @@ public struct ForwardConfig: ConfigSection {
 
     public static let keys = ["upstreams", "upstreamResolvConf", "stubDomains", "forward"]
 
+    public static let reference: [ConfigKeyDoc] = [
+        ConfigKeyDoc("upstreams", type: "list of `HOST[:PORT]`", default: "the `nameserver` lines of `upstreamResolvConf`",
+                     valid: "IPv4 or IPv6 addresses (`[V6]:PORT`), port 53 by default; none of fedns's own listen addresses",
+                     meaning: "where names outside the cluster zone, the federations and local zones are forwarded; healthy ones first",
+                     example: #"upstreams: ["10.0.0.10", "[fd00::10]:53"]"#),
+        ConfigKeyDoc("upstreamResolvConf", type: "path", default: "`/etc/resolv.conf`", valid: "a readable resolv.conf file",
+                     meaning: "gives the upstreams when none are set, and the node's search domains for the search path",
+                     example: "upstreamResolvConf: /etc/resolv.conf"),
+        ConfigKeyDoc("stubDomains", type: "mapping of suffix to list of `HOST[:PORT]`", default: "`{}`",
+                     valid: "domain names; non-empty lists of IP addresses with an optional port",
+                     meaning: "names under a suffix go to its own servers; the longest suffix wins",
+                     example: #"stubDomains: {acme.local: ["10.150.0.1"]}"#),
+        ConfigKeyDoc("forward.timeout", type: "seconds (a number, or `1.5s`)", default: "`1.5`",
+                     valid: "more than 0, at most 5", meaning: "time allowed for one try (a UDP exchange, or the TCP retry after TC)",
+                     example: "forward: {timeout: 1}"),
+        ConfigKeyDoc("forward.budget", type: "seconds", default: "`4`", valid: "at least `forward.timeout`, below 5 (a stub resolver's timeout)",
+                     meaning: "time allowed for a whole forwarded query, every try included; then SERVFAIL with EDE 22 or 23",
+                     example: "forward: {budget: 3}"),
+        ConfigKeyDoc("forward.maxConcurrent", type: "integer", default: "`4096`", valid: "at least 1",
+                     meaning: "queries that may wait on upstreams at once; more get REFUSED at once (CoreDNS forward `max_concurrent`)",
+                     example: "forward: {maxConcurrent: 1000}"),
+    ]
+
     public mutating func read(_ key: String, _ value: YAMLField) throws(ConfigError) {
         switch key {
         case "upstreams":

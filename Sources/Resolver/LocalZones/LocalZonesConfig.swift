@@ -13,6 +13,13 @@ public struct LocalZonesConfig: ConfigSection {
 
     public static let keys = ["zones"]
 
+    public static let reference: [ConfigKeyDoc] = [
+        ConfigKeyDoc("zones", type: "list of `{origin, file}`", default: "`[]`",
+                     valid: "`origin`: a domain name; `file`: a readable RFC 1035 zone file with one SOA at the origin, no record outside it, no CNAME beside other data",
+                     meaning: "zones served authoritatively (parsed with ldns), like CoreDNS `file`; wildcards per RFC 4592",
+                     example: "zones: [{origin: example.com, file: /etc/fedns/example.com.zone}]"),
+    ]
+
     public mutating func read(_ key: String, _ value: YAMLField) throws(ConfigError) {
         files = try value.items().map { item throws(ConfigError) in
             guard item.isMapping else { throw item.fail("must be a mapping with origin and file") }

@@ -7,10 +7,19 @@ import YAMLReader
 /// error names the file, the line and the key (`fedns.yaml:12: cache.maxEntries: must not be negative`).
 public enum ConfigLoader {
     /// Every top-level key and its owner's name, in the order of the README's table.
-    static var owners: [(name: String, keys: [String])] {
-        [("server", FednsConfig.serverKeys), ("cluster-zone", ClusterZoneConfig.keys), ("federation", FederationConfig.keys),
-         ("search-path", SearchPathConfig.keys), ("local-zones", LocalZonesConfig.keys), ("cache", CacheConfig.keys),
-         ("forward", ForwardConfig.keys)]
+    static var owners: [(name: String, keys: [String])] { sections.map { ($0.name, $0.keys) } }
+
+    /// Every owner: its name, its keys, what the reference says of them, and the file that reads them.
+    static var sections: [(name: String, keys: [String], reference: [ConfigKeyDoc], file: String)] {
+        [("server", FednsConfig.serverKeys, FednsConfig.serverReference, "Sources/Server/Config/ServerSection.swift"),
+         section("cluster-zone", "ClusterZone", ClusterZoneConfig.self), section("federation", "Federation", FederationConfig.self),
+         section("search-path", "SearchPath", SearchPathConfig.self), section("local-zones", "LocalZones", LocalZonesConfig.self),
+         section("cache", "Cache", CacheConfig.self), section("forward", "Forward", ForwardConfig.self)]
+    }
+
+    private static func section<S: ConfigSection>(_ name: String, _ folder: String, _ type: S.Type)
+        -> (name: String, keys: [String], reference: [ConfigKeyDoc], file: String) {
+        (name, S.keys, S.reference, "Sources/Resolver/\(folder)/\(folder)Config.swift")
     }
 
     static var topLevelKeys: Set<String> { Set(owners.flatMap(\.keys)) }

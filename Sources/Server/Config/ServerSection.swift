@@ -9,6 +9,44 @@ extension FednsConfig {
         "receiveBuffer",
     ]
 
+    /// The server's keys as docs/configuration.md lists them.
+    public static let serverReference: [ConfigKeyDoc] = [
+        ConfigKeyDoc("mode", type: "string", default: "`node-local`", valid: "`node-local`, `sidecar`",
+                     meaning: "a DaemonSet on every node, or a sidecar beside a workload: sets the defaults of `listen`, the admin endpoints and `searchPath.enabled`",
+                     example: "mode: sidecar"),
+        ConfigKeyDoc("listen", type: "list of `HOST[:PORT]`", default: "node-local `169.254.20.10:53`, sidecar `127.0.0.1:53`",
+                     valid: "IP addresses (`[V6]:PORT`), port 53 by default", meaning: "where fedns serves DNS, over UDP and TCP on each",
+                     example: #"listen: ["169.254.20.10:53", "10.0.0.10:53"]"#),
+        ConfigKeyDoc("nodeName", type: "string", default: "`NODE_NAME`", valid: "a Node name",
+                     meaning: "the own Node, whose labels give the zone and region", example: "nodeName: node-1"),
+        ConfigKeyDoc("allowedNetworks", type: "list of CIDR", default: "127.0.0.0/8, 169.254.0.0/16, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, ::1/128, fc00::/7, fe80::/10",
+                     valid: "IPv4 or IPv6 networks; an IPv4-mapped client address counts as IPv4",
+                     meaning: "clients outside every network get REFUSED: fedns is not an open resolver",
+                     example: #"allowedNetworks: ["10.0.0.0/8"]"#),
+        ConfigKeyDoc("identity", type: "boolean or string", default: "`false`", valid: "`true` (reports `fedns`), `false`, or the name to report",
+                     meaning: "answer CH TXT `id.server.` and `hostname.bind.` (RFC 4892); off, they get REFUSED",
+                     example: "identity: node-1"),
+        ConfigKeyDoc("lameduck", type: "seconds", default: "`5`", valid: "0…300",
+                     meaning: "after SIGTERM, `/ready` answers 503 while DNS is still served for this long, then fedns drains and exits 0",
+                     example: "lameduck: 10"),
+        ConfigKeyDoc("log.level", type: "string", default: "`info`", valid: "`trace`, `debug`, `info`, `notice`, `warning`, `error`, `critical`",
+                     meaning: "the lowest level logged (swift-log)", example: "log: {level: debug}"),
+        ConfigKeyDoc("metrics.listen", type: "`HOST:PORT` or empty", default: "sidecar `0.0.0.0:9153` (CoreDNS), node-local `0.0.0.0:9253` (NodeLocal DNSCache)",
+                     valid: "an IP address and port; `\"\"` turns it off", meaning: "Prometheus metrics at `/metrics`",
+                     example: #"metrics: {listen: "0.0.0.0:9153"}"#),
+        ConfigKeyDoc("health.listen", type: "`HOST:PORT` or empty", default: "sidecar `0.0.0.0:8080`, node-local the first listen address, port 8080",
+                     valid: "an IP address and port; `\"\"` turns it off", meaning: "liveness at `/health`: 200 while the process serves",
+                     example: #"health: {listen: "169.254.20.10:8080"}"#),
+        ConfigKeyDoc("ready.listen", type: "`HOST:PORT` or empty", default: "sidecar `0.0.0.0:8181`, node-local the first listen address, port 8181",
+                     valid: "an IP address and port; `\"\"` turns it off", meaning: "readiness at `/ready`: 503 until the first cluster sync and during lameduck",
+                     example: #"ready: {listen: "169.254.20.10:8181"}"#),
+        ConfigKeyDoc("source.type", type: "string", default: "`file`", valid: "`file` (`kubernetes` is rejected: not in this build)",
+                     meaning: "where the cluster state comes from", example: "source: {type: file}"),
+        ConfigKeyDoc("source.file", type: "path", default: "`--cluster-state`", valid: "a readable file of Kubernetes objects (YAML or JSON)",
+                     meaning: "the file source's objects (Service, EndpointSlice, Node, Namespace, Pod), watched and reloaded within a second",
+                     example: "source: {file: /etc/fedns/cluster.yaml}"),
+    ]
+
     mutating func readServerKey(_ key: String, _ value: YAMLField) throws(ConfigError) {
         switch key {
         case "mode":

@@ -1,0 +1,42 @@
+import ArgumentParser
+import Server
+
+struct ConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config",
+        abstract: "Describe fedns's configuration.",
+        discussion: "See docs/configuration.md.",
+        subcommands: [Reference.self]
+    )
+
+    struct Reference: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the configuration reference (Markdown): every key, ConfigMap key, variable and flag.",
+            discussion: "The output is docs/configuration.md; a test fails when the committed file differs."
+        )
+
+        func run() throws {
+            print(ConfigReference.markdown(flags: Serve.flagReference), terminator: "")
+        }
+    }
+}
+
+extension Serve {
+    /// Every flag of `fedns serve`, for the configuration reference (an end-to-end test checks that
+    /// `fedns serve --help` lists no other).
+    static let flagReference: [FlagDoc] = [
+        FlagDoc("--config", value: "path", meaning: "the YAML configuration file", example: "--config /etc/fedns/fedns.yaml"),
+        FlagDoc("--mode", value: "`node-local` or `sidecar`", meaning: "sets `mode`", example: "--mode sidecar"),
+        FlagDoc("--cluster-state", value: "path", meaning: "Kubernetes objects to serve (the file source); sets `source.file` and `source.type: file`",
+                example: "--cluster-state /etc/fedns/cluster.yaml"),
+        FlagDoc("--kubeconfig", value: "path", meaning: "the Kubernetes API source: rejected, not in this build", example: "--kubeconfig ~/.kube/config"),
+        FlagDoc("--in-cluster", value: "none", meaning: "the Kubernetes API source with in-cluster credentials: rejected, not in this build",
+                example: "--in-cluster"),
+        FlagDoc("--kube-dns-config-dir", value: "directory", meaning: "the kube-dns ConfigMap keys, re-read when they change",
+                example: "--kube-dns-config-dir /etc/kube-dns"),
+        FlagDoc("--listen", value: "`HOST[:PORT]`, repeatable", meaning: "sets `listen`", example: "--listen 127.0.0.1:5353"),
+        FlagDoc("--upstream", value: "`HOST[:PORT]`, repeatable", meaning: "sets `upstreams`", example: "--upstream 10.0.0.10"),
+        FlagDoc("--node-name", value: "string", meaning: "sets `nodeName`", example: "--node-name node-1"),
+        FlagDoc("--demo", value: "none", meaning: "serve the embedded demo cluster on 127.0.0.1:5353 (other flags still apply)", example: "--demo"),
+    ]
+}
