@@ -128,6 +128,7 @@ def main(argv: list[str]) -> int:
     problems += check_behaviour_links(root)
     if do_lint:
         problems += lint(root)
+    problems = list(dict.fromkeys(problems))  # a line naming a path twice reports it once
     for p in problems:
         print(p)
     return 1 if problems else 0

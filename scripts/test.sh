@@ -14,6 +14,9 @@ status=0
 echo "== swift test"
 swift test || status=1
 
+echo "== docs: references inside the repository, scenario links, markdownlint (scripts/check-docs.py)"
+python3 scripts/check-docs.py || status=1
+
 echo "== end-to-end tests (tests/e2e)"
 export FEDNS_BIN="${FEDNS_BIN:-$PWD/.build/debug/fedns}"
 python3 -m pytest -q -p no:cacheprovider tests/e2e
