@@ -173,6 +173,29 @@ import YAMLReader
         for key in ConfigLoader.sections.flatMap(\.reference).map(\.key) { #expect(markdown.contains("#### `\(key)`")) }
     }
 
+    /// A default the reference gives as one literal (`5`, `cluster.local`) is the code's: writing it
+    /// in a file changes nothing.
+    @Test func theReferenceDefaultsAreTheCodesDefaults() throws {
+        func shown(_ c: FednsConfig) -> String {
+            var bare = c
+            bare.locations = ConfigLocations()
+            return String(reflecting: bare)
+        }
+        let defaults = shown(FednsConfig())
+        var checked = 0
+        for doc in ConfigLoader.sections.flatMap(\.reference) {
+            let value = doc.defaultValue
+            guard value.hasPrefix("`"), value.hasSuffix("`"), value.dropFirst().dropLast().allSatisfy({ $0 != "`" }) else { continue }
+            let literal = value.dropFirst().dropLast()
+            let path = doc.key.split(separator: ".")
+            let yaml = path.count == 1 ? "\(path[0]): \(literal)" : "\(path[0]): {\(path[1]): \(literal)}"
+            let loaded = try ConfigLoader.apply(yaml: yaml, file: "defaults.yaml", to: FednsConfig())
+            #expect(shown(loaded) == defaults, "\(doc.key): the reference says the default is \(literal)")
+            checked += 1
+        }
+        #expect(checked >= 20)
+    }
+
     /// A nested key that the loader rejects fails the reference test above: the example of an unknown key does not load.
     @Test func anExampleOfAnUnknownKeyDoesNotLoad() {
         #expect(throws: ConfigError.self) { _ = try ConfigLoader.apply(yaml: "cache: {maxEntrys: 1}", file: "x.yaml", to: FednsConfig()) }

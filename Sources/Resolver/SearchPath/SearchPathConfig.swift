@@ -44,7 +44,7 @@ public struct SearchPathConfig: ConfigSection {
         ConfigKeyDoc("searchPath.enabled", type: "boolean", default: "on in sidecar mode, off in node-local mode", valid: "`true`, `false`",
                      meaning: "walk a pod's search list on the server, answering a search-path query in one round trip",
                      example: "searchPath: {enabled: true}"),
-        ConfigKeyDoc("searchPath.namespace", type: "string", default: "`POD_NAMESPACE`; unset: each client address is mapped to its Pod's namespace",
+        ConfigKeyDoc("searchPath.namespace", type: "string", default: "the `POD_NAMESPACE` environment variable; unset: each client address is mapped to its Pod's namespace",
                      valid: "an RFC 1123 label (a namespace name), lower-cased",
                      meaning: "the namespace of every client, as for a sidecar", example: "searchPath: {namespace: mynamespace}"),
     ]

@@ -17,7 +17,7 @@ extension FednsConfig {
         ConfigKeyDoc("listen", type: "list of `HOST[:PORT]`", default: "node-local `169.254.20.10:53`, sidecar `127.0.0.1:53`",
                      valid: "IP addresses (`[V6]:PORT`), port 53 by default", meaning: "where fedns serves DNS, over UDP and TCP on each",
                      example: #"listen: ["169.254.20.10:53", "10.0.0.10:53"]"#),
-        ConfigKeyDoc("nodeName", type: "string", default: "`NODE_NAME`", valid: "a Node name",
+        ConfigKeyDoc("nodeName", type: "string", default: "unset; the `NODE_NAME` environment variable sets it", valid: "a Node name",
                      meaning: "the own Node, whose labels give the zone and region", example: "nodeName: node-1"),
         ConfigKeyDoc("allowedNetworks", type: "list of CIDR", default: "127.0.0.0/8, 169.254.0.0/16, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, ::1/128, fc00::/7, fe80::/10",
                      valid: "IPv4 or IPv6 networks; an IPv4-mapped client address counts as IPv4",
@@ -42,7 +42,7 @@ extension FednsConfig {
                      example: #"ready: {listen: "169.254.20.10:8181"}"#),
         ConfigKeyDoc("source.type", type: "string", default: "`file`", valid: "`file` (`kubernetes` is rejected: not in this build)",
                      meaning: "where the cluster state comes from", example: "source: {type: file}"),
-        ConfigKeyDoc("source.file", type: "path", default: "`--cluster-state`", valid: "a readable file of Kubernetes objects (YAML or JSON)",
+        ConfigKeyDoc("source.file", type: "path", default: "unset; the `--cluster-state` flag sets it", valid: "a readable file of Kubernetes objects (YAML or JSON)",
                      meaning: "the file source's objects (Service, EndpointSlice, Node, Namespace, Pod), watched and reloaded within a second",
                      example: "source: {file: /etc/fedns/cluster.yaml}"),
     ]
