@@ -10,9 +10,9 @@ struct Fedns: AsyncParsableCommand {
         commandName: "fedns",
         abstract: "A Kubernetes in-cluster DNS resolver with federated service names.",
         discussion: """
-        Documentation is in the repository's docs/: behaviour.md (what fedns answers and why), \
-        configuration.md (every setting), operating.md (metrics, health, troubleshooting), \
-        architecture.md (how it is built).
+        Read more in the repository: docs/behaviour.md (what fedns answers and why), \
+        docs/configuration.md (every setting), docs/operating.md (metrics, health, troubleshooting), \
+        docs/architecture.md (how it is built).
         """,
         version: FednsVersion.string,
         subcommands: [Serve.self, CheckConfig.self, Resolve.self, ConformanceCommand.self, ConfigCommand.self]
