@@ -196,6 +196,29 @@ import YAMLReader
         #expect(checked >= 20)
     }
 
+    /// Each kube-dns ConfigMap key the reference lists is read: its example, written as the key's
+    /// file, replaces the setting the reference names.
+    @Test func theReferencedConfigMapKeysAreRead() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fedns-cmref-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func changed(_ c: FednsConfig) -> Set<String> {
+            var out: Set<String> = []
+            if !c.federation.federations.isEmpty { out.insert("federations") }
+            if !c.forward.stubDomains.isEmpty { out.insert("stubDomains") }
+            if !c.forward.upstreams.isEmpty { out.insert("upstreams") }
+            return out
+        }
+        #expect(KubeDNSConfigMap.reference.count == 3)
+        for doc in KubeDNSConfigMap.reference {
+            let file = dir.appendingPathComponent(doc.key)
+            try doc.example.write(to: file, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(at: file) }
+            let c = try KubeDNSConfigMap.apply(directory: dir.path, to: FednsConfig())
+            #expect(changed(c) == [doc.valid.replacingOccurrences(of: "`", with: "")], "\(doc.key)")
+        }
+    }
+
     /// A nested key that the loader rejects fails the reference test above: the example of an unknown key does not load.
     @Test func anExampleOfAnUnknownKeyDoesNotLoad() {
         #expect(throws: ConfigError.self) { _ = try ConfigLoader.apply(yaml: "cache: {maxEntrys: 1}", file: "x.yaml", to: FednsConfig()) }

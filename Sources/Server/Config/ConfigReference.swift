@@ -81,14 +81,16 @@ public enum ConfigReference {
         ConfigMap volume's symlink swap included; an invalid update is rejected whole, logged and counted
         in `fedns_config_reloads_total{result="failure"}`, and the last good configuration keeps serving.
 
-        | key | format | sets | example |
-        | --- | --- | --- | --- |
-        | `federations` | `name=domain` pairs, comma-separated | `federations` | `myfederation=example.com,other=example.org` |
-        | `stubDomains` | JSON object of suffix to server list | `stubDomains` | `{"acme.local": ["10.150.0.1"]}` |
-        | `upstreamNameservers` | JSON list of `HOST[:PORT]` | `upstreams` | `["8.8.8.8", "10.0.0.10:5300"]` |
-
-        Other keys of the ConfigMap are ignored. Errors name the key's file: `DIR/stubDomains: kube-dns
+        Other keys of the ConfigMap are ignored. Errors name the key's file: `DIR/stubDomains:1: kube-dns
         stubDomains: must be a JSON object of domain to server list`.
+
+        | key | format | replaces | example |
+        | --- | --- | --- | --- |
+        """)
+        for doc in KubeDNSConfigMap.reference {
+            out.append("| `\(doc.key)` | \(doc.type) | \(doc.valid) | `\(doc.example)` |")
+        }
+        out.append("""
 
         ## Environment variables
 

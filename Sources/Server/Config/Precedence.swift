@@ -78,6 +78,17 @@ public enum ConfigResolver {
 /// (`a=b,c=d`), `stubDomains` and `upstreamNameservers` (JSON). They override the config file; each
 /// is parsed by the section that owns the setting, and an error names the key's file.
 public enum KubeDNSConfigMap {
+    /// The keys read, as docs/configuration.md lists them (`ConfigKeyDoc.key` is the ConfigMap key,
+    /// `type` its format, `valid` the setting it replaces, `example` the file's content).
+    public static let reference: [ConfigKeyDoc] = [
+        ConfigKeyDoc("federations", type: "`name=domain` pairs, comma-separated", default: "unset: the file's `federations`",
+                     valid: "`federations`", meaning: "the federations, as kube-dns read them", example: "myfederation=example.com,other=example.org"),
+        ConfigKeyDoc("stubDomains", type: "JSON object of suffix to server list", default: "unset: the file's `stubDomains`",
+                     valid: "`stubDomains`", meaning: "stub domains, as kube-dns read them", example: #"{"acme.local": ["10.150.0.1"]}"#),
+        ConfigKeyDoc("upstreamNameservers", type: "JSON list of `HOST[:PORT]`", default: "unset: the file's `upstreams`",
+                     valid: "`upstreams`", meaning: "the upstreams, as kube-dns read them", example: #"["8.8.8.8", "10.0.0.10:5300"]"#),
+    ]
+
     public static func apply(directory: String, to base: FednsConfig) throws(ConfigError) -> FednsConfig {
         var c = base
         func path(_ key: String) -> String { (directory as NSString).appendingPathComponent(key) }
