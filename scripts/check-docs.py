@@ -5,6 +5,7 @@
   "DESIGN.md", "../shared") or to a repository path that does not exist (a relative Markdown link,
   or a `docs/…`, `conformance/…`, `Sources/…` path named in a comment);
 - every conformance scenario docs/behaviour.md links to exists, and it links to some;
+- every metric series declared in Sources/ is described in docs/operating.md;
 - markdownlint (PyPI pymarkdownlnt, settings in .pymarkdown.json) passes on docs/ and README.md.
 
 Usage: check-docs.py [--no-lint] [ROOT]. Exits 1 and prints one line per problem.
@@ -107,6 +108,22 @@ def check_behaviour_links(root: str) -> list[str]:
     return problems
 
 
+METRIC = re.compile(r'(?:Counter|Gauge|Timer|Recorder|FloatingPointCounter)\(label:\s*"(fedns_[a-z_]+)"')
+
+
+def check_metrics(root: str) -> list[str]:
+    """Every metric series the code declares is described in docs/operating.md."""
+    path = os.path.join(root, "docs", "operating.md")
+    documented = open(path, encoding="utf-8").read() if os.path.exists(path) else ""
+    declared: dict[str, str] = {}
+    for file in text_files(os.path.join(root, "Sources")):
+        if file.endswith(".swift"):
+            for name in METRIC.findall(open(file, encoding="utf-8").read()):
+                declared.setdefault(name, os.path.relpath(file, root))
+    return [f"docs/operating.md: metric {name} (declared in {where}) is not described"
+            for name, where in sorted(declared.items()) if f"`{name}`" not in documented]
+
+
 def lint(root: str) -> list[str]:
     targets = [os.path.join(root, "README.md"), os.path.join(root, "docs")]
     config = os.path.join(root, ".pymarkdown.json")
@@ -126,6 +143,8 @@ def main(argv: list[str]) -> int:
     for path in sorted(text_files(root)):
         problems += check_file(root, path)
     problems += check_behaviour_links(root)
+    if os.path.isdir(os.path.join(root, "Sources")):
+        problems += check_metrics(root)
     if do_lint:
         problems += lint(root)
     problems = list(dict.fromkeys(problems))  # a line naming a path twice reports it once

@@ -57,7 +57,8 @@ def test_check_docs_fails_on_outside_and_missing_references(tmp_path):
     (tmp_path / "docs" / "behaviour.md").write_text(f"# B\n\n{links}\n[gone](../conformance/cluster/gone.yaml)\n")
     (tmp_path / "README.md").write_text("# R\n\nSee [the design](../shared/DESIGN.md) and [ops](docs/ops.md#x).\n")
     (tmp_path / "Sources").mkdir()
-    (tmp_path / "Sources" / "A.swift").write_text("// DESIGN §4: the cache\n// see docs/missing.md\n")
+    (tmp_path / "Sources" / "A.swift").write_text(
+        "// DESIGN §4: the cache\n// see docs/missing.md\nlet c = Counter(label: \"fedns_undocumented_total\")\n")
     out = subprocess.run([sys.executable, CHECK, "--no-lint", str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 1
     problems = out.stdout
@@ -67,3 +68,4 @@ def test_check_docs_fails_on_outside_and_missing_references(tmp_path):
     assert "link '../shared/DESIGN.md' leaves the repository" in problems
     assert "link 'docs/ops.md#x' names a file that does not exist" in problems
     assert "docs/behaviour.md: scenario '../conformance/cluster/gone.yaml' does not exist" in problems
+    assert "metric fedns_undocumented_total (declared in Sources/A.swift) is not described" in problems
