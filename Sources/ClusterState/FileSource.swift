@@ -20,7 +20,7 @@ public enum ReloadOutcome: Sendable, Equatable {
     case failed(ObjectError)
 }
 
-/// The file source of DESIGN §6: Kubernetes objects from one YAML/JSON file, reloaded on change.
+/// The file source (docs/operating.md, reloads): Kubernetes objects from one YAML/JSON file, reloaded on change.
 ///
 /// The path may be a symlink. Editors and ConfigMap volumes replace the file by rename or by
 /// swapping a `..data` symlink, so every `pollInterval` the source `stat`s the path *following

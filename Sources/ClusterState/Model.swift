@@ -131,7 +131,7 @@ public struct ReverseEntry: Hashable, Sendable {
     }
 }
 
-/// An immutable, indexed view of the cluster (DESIGN §6). Swapped whole on every change.
+/// An immutable, indexed view of the cluster (docs/architecture.md). Swapped whole on every change.
 public final class ClusterSnapshot: Sendable {
     /// Increases with every installed snapshot; pre-rendered answers are keyed by it.
     public let generation: UInt64
@@ -214,7 +214,7 @@ public final class ClusterSnapshot: Sendable {
         return out
     }
 
-    /// The local shard of a federated service is healthy (DESIGN §2 rule 1).
+    /// The local shard of a federated service is healthy (docs/behaviour.md, federation rule 1).
     public func isHealthy(_ service: Service) -> Bool {
         if case .externalName = service.kind { return true }
         return !readyAddresses(of: service).isEmpty

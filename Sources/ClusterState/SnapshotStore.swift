@@ -2,7 +2,7 @@ import Clocks
 import Metrics
 import Synchronization
 
-/// Holds the current ``ClusterSnapshot`` and swaps it whole on every install (DESIGN §6).
+/// Holds the current ``ClusterSnapshot`` and swaps it whole on every install (docs/architecture.md).
 ///
 /// Reading ``current`` is one uncontended lock and a retain, cheap enough for every query. Installs
 /// are serialised and the new snapshot is built outside the readers' lock, so a large cluster never
@@ -33,7 +33,7 @@ public final class SnapshotStore: Sendable {
     /// The snapshot queries are answered from; nil before the first install.
     public var current: ClusterSnapshot? { readers.withLock { $0.current } }
 
-    /// True once a complete cluster state has been installed (DESIGN §2 rule 5).
+    /// True once a complete cluster state has been installed (docs/behaviour.md, federation rule 5).
     public var hasSynced: Bool { current != nil }
 
     /// Indexes `objects` as the next generation, makes it current, then tells observers.

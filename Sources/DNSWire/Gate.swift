@@ -1,5 +1,5 @@
 /// What the gate learned about a query without a full parse: offsets into the packet and the
-/// fields the fast path needs (DESIGN §5).
+/// fields the fast path needs (docs/behaviour.md, the gate).
 public struct QueryView: Sendable, Equatable {
     public var id: UInt16
     public var opcode: Opcode
@@ -32,7 +32,7 @@ public enum DropReason: String, Sendable, CaseIterable {
     case isResponse = "response"
 }
 
-/// The gate's decision on one packet (DESIGN §5).
+/// The gate's decision on one packet (docs/behaviour.md, the gate).
 public enum GateVerdict: Sendable, Equatable {
     /// Drop silently (counted).
     case drop(DropReason)
@@ -42,7 +42,7 @@ public enum GateVerdict: Sendable, Equatable {
     case pass(QueryView)
 }
 
-/// The checks every packet passes before any parsing (DESIGN §5). Hand-written and allocation-light:
+/// The checks every packet passes before any parsing (docs/behaviour.md, the gate). Hand-written and allocation-light:
 /// it reads the header, walks the question and the additional section, and never trusts a count.
 public enum Gate {
     /// - Parameter identityNames: when true, CH TXT `id.server.` and `hostname.bind.` pass (RFC 4892).

@@ -1,4 +1,4 @@
-/// An answer rendered once by the codec and sent many times (DESIGN §5 hot path): a query only
+/// An answer rendered once by the codec and sent many times (docs/architecture.md, the hot path): a query only
 /// patches the ID, its own question bytes and flags, and an OPT record, with no allocation.
 public struct PrerenderedAnswer: Sendable {
     /// The response rendered with its question name lower-cased and without OPT.

@@ -1,4 +1,4 @@
-/// How the zonal name of a federated service is formed (DESIGN §2).
+/// How the zonal name of a federated service is formed (docs/behaviour.md, the federation rule).
 public enum ZonalNameFormat: String, Sendable, CaseIterable {
     /// `<prefix>.svc.<zone>.<domain>`
     case zone
@@ -11,7 +11,7 @@ public enum FederationTargetKind: String, Sendable {
     case zonal, regional, global
 }
 
-/// A federated service name, parsed (DESIGN §1, §2).
+/// A federated service name, parsed (docs/behaviour.md, the cluster zone and the federation rule).
 public struct FederatedName: Equatable, Sendable {
     public enum Shape: Sendable, Equatable {
         /// `<svc>.<ns>.<fed>.svc.<cd>` (what arrives through a pod's search path)
@@ -49,7 +49,7 @@ public enum FederationMatch: Equatable, Sendable {
     case invalidUnderFederation(federation: String)
 }
 
-/// Parses federated names and builds their public targets (DESIGN §2).
+/// Parses federated names and builds their public targets (docs/behaviour.md, the federation rule).
 public struct FederationGrammar: Sendable {
     public let clusterDomain: DomainName
     /// federation name (lower-cased) → public domain
@@ -75,7 +75,7 @@ public struct FederationGrammar: Sendable {
         let lower = name.lowercased
         if let rel = lower.labels(before: clusterDomain) {
             // <...>.<fed>.svc.<cd>; `<fed>.svc.<cd>` itself is not *under* the federation label, so
-            // its namespace reading (an empty non-terminal or NXDOMAIN) applies (DESIGN §2 rule 4).
+            // its namespace reading (an empty non-terminal or NXDOMAIN) applies (docs/behaviour.md, federation rule 4).
             guard rel.count >= 3, rel[rel.count - 1] == "svc" else { return nil }
             let fed = rel[rel.count - 2]
             guard federations[fed] != nil else { return nil }

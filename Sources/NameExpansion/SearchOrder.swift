@@ -72,7 +72,7 @@ private func joined(_ name: DomainName, _ suffix: DomainName) -> DomainName? {
     return candidate.wireLength <= 255 ? candidate : nil
 }
 
-/// The server-side search path of DESIGN §3 for a pod in `clientNamespace`, whose search list is
+/// The server-side search path (docs/behaviour.md) for a pod in `clientNamespace`, whose search list is
 /// `<ns>.svc.<cd> svc.<cd> <cd> <hostSearch…>`.
 ///
 /// A pod sends `<typed>.<ns>.svc.<cd>` first (when `<typed>` has fewer than ndots dots); only that

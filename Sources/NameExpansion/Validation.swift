@@ -20,7 +20,7 @@ extension DomainName {
     }
 
     /// Top-level domains (and widely used pseudo-TLDs) that people also pick as short names. A
-    /// federation named like one captures every bare three-label name ending in it (DESIGN §2 rule 4).
+    /// federation named like one captures every bare three-label name ending in it (docs/behaviour.md, federation rule 4).
     public static let commonTopLevelDomains: Set<String> = [
         // generic and infrastructure
         "com", "net", "org", "edu", "gov", "mil", "int", "arpa", "info", "biz", "name", "pro", "mobi",
@@ -40,7 +40,7 @@ private func isLetterOrDigit(_ byte: UInt8) -> Bool {
         || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
 }
 
-/// Something wrong, or worth a warning, in one `federations:` entry (DESIGN §2 rule 4).
+/// Something wrong, or worth a warning, in one `federations:` entry (docs/behaviour.md, federation rule 4).
 public enum FederationConfigIssue: Equatable, Sendable, CustomStringConvertible {
     /// The federation name is not an RFC 1123 label.
     case invalidFederationName(String)

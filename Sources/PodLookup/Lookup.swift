@@ -6,7 +6,7 @@ import NIOPosix
 import Resolver
 import Server
 
-/// One lookup as a pod's stub resolver makes it (DESIGN §3): every query it sends for one
+/// One lookup as a pod's stub resolver makes it (docs/behaviour.md, the search path): every query it sends for one
 /// getaddrinfo call, in order, with what came back, and the addresses it ends with.
 public struct Lookup: Sendable {
     /// Whose resolv.conf the stub reads.

@@ -1,7 +1,7 @@
 import Testing
 import NameExpansion
 
-/// Every name shape of DESIGN §1 under the cluster domain, and the near misses around them.
+/// Every name shape of the cluster zone (docs/behaviour.md) under the cluster domain, and the near misses around them.
 struct ClusterGrammarTests {
     static let grammar = ClusterGrammar(clusterDomain: try! DomainName("Cluster.Local"))
 
@@ -22,7 +22,7 @@ struct ClusterGrammarTests {
         ("default.pod.cluster.local", .podNamespace("default")),
         ("10-244-1-5.default.pod.cluster.local", .pod(dashedIP: "10-244-1-5", namespace: "default")),
         ("fd00--5.default.pod.cluster.local", .pod(dashedIP: "fd00--5", namespace: "default")),
-        // A federated name through a pod's search path reads as an endpoint here (DESIGN §2 rule 4).
+        // A federated name through a pod's search path reads as an endpoint here (docs/behaviour.md, federation rule 4).
         ("nginx.mynamespace.myfederation.svc.cluster.local", .endpoint(host: "nginx", service: "mynamespace", namespace: "myfederation")),
     ])
     func parsesEveryShape(name: String, expected: ClusterName) throws {

@@ -1,7 +1,7 @@
 import Testing
 import NameExpansion
 
-/// Federated names (DESIGN §1, §2): both shapes, SRV forms, names under a federation label without a
+/// Federated names (docs/behaviour.md, the cluster zone and the federation rule): both shapes, SRV forms, names under a federation label without a
 /// shape, and the public names an unhealthy shard is sent to.
 struct FederationGrammarTests {
     static let grammar = FederationGrammar(

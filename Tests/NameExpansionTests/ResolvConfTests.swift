@@ -1,7 +1,7 @@
 import Testing
 import NameExpansion
 
-/// resolv.conf as glibc reads it (DESIGN §3, §4: upstreams from a resolv.conf file).
+/// resolv.conf as glibc reads it (docs/behaviour.md, the search path and forwarding: upstreams from a resolv.conf file).
 struct ResolvConfTests {
     static func names(_ texts: [String]) -> [DomainName] { texts.map { try! DomainName($0) } }
 

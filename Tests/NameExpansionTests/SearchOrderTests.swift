@@ -2,7 +2,7 @@ import Testing
 import NameExpansion
 
 /// The names a pod's stub resolver asks for, in order (glibc `__res_context_search`, musl
-/// `name_from_dns_search`), and the server-side walk that must reproduce the pod's order (DESIGN §3).
+/// `name_from_dns_search`), and the server-side walk that must reproduce the pod's order (docs/behaviour.md, the search path).
 struct SearchOrderTests {
     static func conf(_ search: [String], ndots: Int = 1, noTLDQuery: Bool = false) -> ResolvConf {
         var options = ResolvConf.Options()

@@ -1,7 +1,7 @@
 import Testing
 import NameExpansion
 
-/// Federation names and domains as the configuration accepts them (DESIGN §2 rule 4).
+/// Federation names and domains as the configuration accepts them (docs/behaviour.md, federation rule 4).
 struct ValidationTests {
     @Test(arguments: ["a", "myfederation", "my-federation", "0abc", "a1", "MyFed", String(repeating: "x", count: 63)])
     func acceptsRFC1123Labels(label: String) {

@@ -91,7 +91,7 @@ private func walk(_ typed: String, through last: Int = 4) -> [String] {
     return Array(all[...last])
 }
 
-@Suite("Search path: the server-side walk (DESIGN §3)")
+@Suite("Search path: the server-side walk (docs/behaviour.md)")
 struct SearchPathTests {
     static let walks: [WalkCase] = [
         // The name as asked exists: answered as is, no CNAME, no walk.

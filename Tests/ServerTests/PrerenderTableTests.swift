@@ -3,7 +3,7 @@ import NameExpansion
 import Testing
 @testable import Server
 
-/// No cluster answer outlives its snapshot or its configuration (DESIGN §2 rule 3).
+/// No cluster answer outlives its snapshot or its configuration (docs/behaviour.md, federation rule 3).
 @Suite struct PrerenderTableTests {
     static func answer(_ ip: String) -> PrerenderedAnswer {
         let name = DomainName(labels: ["nginx", "mynamespace", "svc", "cluster", "local"])

@@ -1,4 +1,4 @@
-"""DESIGN §7: the kube-dns ConfigMap keys (--kube-dns-config-dir) are re-read when they change; an
+"""The kube-dns ConfigMap keys (docs/configuration.md) (--kube-dns-config-dir) are re-read when they change; an
 invalid update is rejected whole and the last good configuration keeps serving."""
 
 import os

@@ -1,4 +1,4 @@
-"""The federation rule (DESIGN §2) end to end: local answers for healthy shards, the zonal CNAME
+"""The federation rule (docs/behaviour.md) end to end: local answers for healthy shards, the zonal CNAME
 chased through Knot for unhealthy ones, and a readiness change picked up from the state file."""
 
 import subprocess

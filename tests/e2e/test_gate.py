@@ -1,4 +1,4 @@
-"""The gate (DESIGN §5) over real UDP and TCP, with packets built byte by byte."""
+"""The gate (docs/behaviour.md, the gate) over real UDP and TCP, with packets built byte by byte."""
 
 import socket
 import struct

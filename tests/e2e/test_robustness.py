@@ -130,7 +130,7 @@ def test_version_prints_and_exits_zero():
 
 
 def test_forwarding_loop_is_found_at_start_up_and_fedns_exits_with_a_clear_message():
-    """DESIGN §4: two resolvers forwarding to each other. The second one started probes, its probe
+    """Forwarding loops (docs/behaviour.md, forwarding): two resolvers forwarding to each other. The second one started probes, its probe
     comes back through the first, and it exits non-zero naming the loop (as CoreDNS `loop` does)."""
 
     a_port, b_port = free_port(), free_port()
@@ -152,7 +152,7 @@ def test_forwarding_loop_is_found_at_start_up_and_fedns_exits_with_a_clear_messa
 
 
 def test_admin_endpoints_health_ready_and_metrics(knot, tmp_path):
-    """DESIGN §7: /health, /ready (503 until the first sync) and Prometheus /metrics with the
+    """Health and readiness (docs/operating.md): /health, /ready (503 until the first sync) and Prometheus /metrics with the
     request counters, the reload counter and the event-to-answer delay after a state change."""
     import urllib.error
     import urllib.request
@@ -208,7 +208,7 @@ def test_identity_answers_ch_txt_when_on(knot):
 
 
 def test_clients_outside_allowed_networks_are_refused(knot):
-    """DESIGN §5: fedns is not an open resolver. Loopback is outside 10/8, so this client is refused
+    """allowedNetworks (docs/behaviour.md, the gate): fedns is not an open resolver. Loopback is outside 10/8, so this client is refused
     over UDP and TCP, with the question echoed. (Every other test runs with the default list, which
     allows loopback.)"""
     refused = Fedns(config=fedns_config(knot.address) + 'allowedNetworks: ["10.0.0.0/8"]\n', state=cluster_state())

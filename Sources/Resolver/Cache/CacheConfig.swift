@@ -1,6 +1,6 @@
 import YAMLReader
 
-/// How the cache is set up (DESIGN §4): the `cache` key. TTLs and ages are in seconds.
+/// How the cache is set up (docs/behaviour.md, the cache): the `cache` key. TTLs and ages are in seconds.
 public struct CacheConfig: ConfigSection, Equatable {
     /// At most this many answers are kept; a full cache evicts (see `CacheStore`).
     public var maxEntries: Int = 10_000

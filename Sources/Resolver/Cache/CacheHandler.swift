@@ -4,7 +4,7 @@ import YAMLReader
 import Synchronization
 
 /// Caches the answers of the handlers after it (forward), keyed on the lower-cased question and
-/// the DO and CD bits (DESIGN §4).
+/// the DO and CD bits (docs/behaviour.md, the cache).
 ///
 /// A hit is decoded from the stored wire form with every TTL counted down by the time elapsed; an
 /// expired answer within `staleMaxAge` is served stale (TTL `staleAnswerTTL`, EDE 3) when the

@@ -3,7 +3,7 @@ import DNSWire
 import NameExpansion
 import YAMLReader
 
-/// Answers the cluster zone from the cluster snapshot (DESIGN §1; Kubernetes DNS-Based Service
+/// Answers the cluster zone from the cluster snapshot (docs/behaviour.md; Kubernetes DNS-Based Service
 /// Discovery 1.1.0): Services, SRV for named ports, endpoints, pods, `dns-version`, the apex,
 /// and PTR for ClusterIPs and published endpoint addresses. Other names go to `next`. ANY never
 /// arrives here: the engine answers it first (RFC 8482).

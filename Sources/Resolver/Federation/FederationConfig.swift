@@ -1,7 +1,7 @@
 import NameExpansion
 import YAMLReader
 
-/// Settings of the `federation` handler (DESIGN §2): its keys as written in the configuration file
+/// Settings of the `federation` handler (docs/behaviour.md, the federation rule): its keys as written in the configuration file
 /// (`federations`, `zonalNameFormat`, `zone`, `region`), and the cluster zone's parsed `clusterDomain`
 /// and `ttl`, which the server passes from their owner (``ClusterZoneConfig``).
 public struct FederationConfig: ConfigSection, Equatable {

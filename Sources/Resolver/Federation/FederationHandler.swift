@@ -5,7 +5,7 @@ import NameExpansion
 import YAMLReader
 import Synchronization
 
-/// The federation rule (DESIGN §2): a federated service name is answered from the local cluster
+/// The federation rule (docs/behaviour.md): a federated service name is answered from the local cluster
 /// when the local shard is healthy, else with a CNAME to the service's zonal (regional, global)
 /// name in public DNS, chased through the upstream path. Other names go to `next`.
 public struct FederationHandler: Handler {

@@ -5,7 +5,7 @@ import Metrics
 /// - `fedns_federation_answers_total{result}`: `local` (healthy local shard), `zonal`, `regional`,
 ///   `global` (the kind of public name the CNAME points at).
 /// - `fedns_federation_conflicts_total`: queries for `<a>.<b>.<fed>.svc.<cd>` while a namespace is
-///   named like the federation `<fed>` (DESIGN §2 rule 4).
+///   named like the federation `<fed>` (docs/behaviour.md, federation rule 4).
 public struct FederationMetrics: Sendable {
     private let answers: [FederationResult: Counter]
     private let conflicts: Counter

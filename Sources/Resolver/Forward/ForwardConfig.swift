@@ -60,7 +60,7 @@ public struct Upstream: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// How the forwarder is set up (DESIGN §4): the `upstreams`, `upstreamResolvConf`, `stubDomains` and
+/// How the forwarder is set up (docs/behaviour.md, forwarding): the `upstreams`, `upstreamResolvConf`, `stubDomains` and
 /// `forward` keys. Durations are nanoseconds of the handler's `TimeSource`.
 public struct ForwardConfig: ConfigSection {
     /// Default upstreams, tried in order (healthy ones first); empty in the file means the

@@ -6,7 +6,7 @@ import YAMLReader
 import NIOCore
 import Synchronization
 
-/// The last handler: sends the query to an upstream and returns its answer (DESIGN §4).
+/// The last handler: sends the query to an upstream and returns its answer (docs/behaviour.md, forwarding).
 ///
 /// Each try uses a fresh random ID and a fresh socket with a kernel-chosen source port; only a
 /// reply from the upstream's address and port with the ID and the question counts (RFC 5452).

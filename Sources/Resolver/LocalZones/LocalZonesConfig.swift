@@ -3,7 +3,7 @@ import Foundation
 import NameExpansion
 import YAMLReader
 
-/// Zones served authoritatively, like CoreDNS `file` (DESIGN §4): the `zones` key's files, and
+/// Zones served authoritatively, like CoreDNS `file` (docs/behaviour.md, forwarding): the `zones` key's files, and
 /// origin → its records, as `ZoneFile.parse` returns them.
 public struct LocalZonesConfig: ConfigSection {
     /// `zones: [{origin, file}]`, as written.

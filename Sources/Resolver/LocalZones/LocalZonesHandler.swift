@@ -3,7 +3,7 @@ import NameExpansion
 import YAMLReader
 
 /// Answers authoritatively (AA) for names at or under the origins of its zones, like CoreDNS
-/// `file`; every other name goes to `next` (DESIGN §4).
+/// `file`; every other name goes to `next` (docs/behaviour.md, forwarding).
 ///
 /// An exact RRset is the answer. A CNAME at the name is returned and, while its target stays in
 /// the same zone, followed (at most `maxChain` links). A name without the type is NODATA, a name

@@ -2,7 +2,7 @@ import ClusterState
 import NameExpansion
 import YAMLReader
 
-/// Settings of the `search-path` handler (DESIGN §3): its `searchPath` key, `POD_NAMESPACE`, and
+/// Settings of the `search-path` handler (docs/behaviour.md, the search path): its `searchPath` key, `POD_NAMESPACE`, and
 /// what the server passes from other owners: the cluster zone's parsed `clusterDomain` and `ttl`, and
 /// the search line of the forwarder's resolv.conf.
 public struct SearchPathConfig: ConfigSection {

@@ -3,7 +3,7 @@ import DNSWire
 import NameExpansion
 import YAMLReader
 
-/// The server-side search path (DESIGN §3, CoreDNS `autopath`): when a pod's query is its typed name
+/// The server-side search path (docs/behaviour.md, the search path, CoreDNS `autopath`): when a pod's query is its typed name
 /// plus the first element of its search list (`<typed>.<ns>.svc.<cd>`), the server walks the rest of
 /// the pod's list itself, so the pod gets its answer in one round trip instead of one per element.
 ///

@@ -5,7 +5,7 @@ import NIOPosix
 /// What one admin endpoint answers: a status and a body.
 public typealias AdminRoute = @Sendable () -> (status: HTTPResponseStatus, contentType: String, body: [UInt8])
 
-/// A tiny HTTP/1.1 server for `/health`, `/ready` and `/metrics` (DESIGN §7 ports, as CoreDNS).
+/// A tiny HTTP/1.1 server for `/health`, `/ready` and `/metrics` (ports as in docs/operating.md, health and readiness; as CoreDNS).
 final class AdminHTTPHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart

@@ -2,7 +2,7 @@ import NameExpansion
 import Resolver
 import YAMLReader
 
-/// Where fedns runs (DESIGN §7).
+/// Where fedns runs (docs/configuration.md).
 public enum Mode: String, Sendable, CaseIterable {
     case nodeLocal = "node-local"
     case sidecar
@@ -31,7 +31,7 @@ public enum AdminListen: Hashable, Sendable {
     case at(HostPort)
 }
 
-/// The whole configuration, after precedence has been applied (DESIGN §7): the server's own keys,
+/// The whole configuration, after precedence has been applied (docs/configuration.md): the server's own keys,
 /// and one section per handler, each read and checked by its owner in the handler's folder.
 public struct FednsConfig: Sendable {
     // The server's own keys (read in `ServerSection.swift`).
@@ -80,7 +80,7 @@ public struct FednsConfig: Sendable {
         return [mode == .nodeLocal ? HostPort(host: "169.254.20.10", port: 53) : HostPort(host: "127.0.0.1", port: 53)]
     }
 
-    /// Where each admin endpoint listens, with the defaults of DESIGN §7: as CoreDNS in sidecar
+    /// Where each admin endpoint listens, with the defaults of docs/configuration.md: as CoreDNS in sidecar
     /// mode (`:8080` health, `:8181` ready, `:9153` metrics); with hostNetwork in node-local mode as
     /// NodeLocal DNSCache does (health and ready on the link-local listen address, metrics `:9253`).
     public var effectiveHealth: HostPort? { resolve(health, port: 8080, nodeLocalOnListenAddress: true) }
@@ -97,7 +97,7 @@ public struct FednsConfig: Sendable {
         }
     }
 
-    /// The server-side search path is on by default in sidecar mode only (DESIGN §3).
+    /// The server-side search path is on by default in sidecar mode only (docs/behaviour.md, the search path).
     public var searchPathOn: Bool { searchPath.enabled ?? (mode == .sidecar) }
 }
 
@@ -132,7 +132,7 @@ public struct CIDR: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// Loopback, link-local, RFC 1918, CGNAT, ULA (DESIGN §5).
+    /// Loopback, link-local, RFC 1918, CGNAT, ULA (docs/behaviour.md, the gate).
     public static let defaultAllowed: [CIDR] = [
         "127.0.0.0/8", "169.254.0.0/16", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
         "::1/128", "fc00::/7", "fe80::/10",

@@ -1,7 +1,7 @@
 import Resolver
 import YAMLReader
 
-/// Reads the YAML configuration file (camelCase keys, DESIGN §7) onto a `FednsConfig`: each
+/// Reads the YAML configuration file (camelCase keys, docs/configuration.md) onto a `FednsConfig`: each
 /// top-level key goes to its owner — the server's own keys, or a handler's section — which reads and
 /// checks it. Unknown keys are rejected, so a typo is reported rather than silently ignored. Every
 /// error names the file, the line and the key (`fedns.yaml:12: cache.maxEntries: must not be negative`).

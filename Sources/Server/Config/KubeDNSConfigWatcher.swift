@@ -8,7 +8,7 @@ import NIOCore
 import Resolver
 import ServiceLifecycle
 
-/// How to re-read the configuration when the kube-dns ConfigMap directory changes (DESIGN §7).
+/// How to re-read the configuration when the kube-dns ConfigMap directory changes (docs/configuration.md).
 public struct ConfigReload: Sendable {
     /// The `--kube-dns-config-dir` directory.
     public var directory: String

@@ -17,7 +17,7 @@ public struct CommandLineSettings: Sendable {
     public init() {}
 }
 
-/// Applies DESIGN §7's precedence: flags, then environment (`NODE_NAME`, `POD_NAMESPACE`), then the
+/// Applies the precedence of docs/configuration.md: flags, then environment (`NODE_NAME`, `POD_NAMESPACE`), then the
 /// kube-dns ConfigMap keys, then the config file, then defaults.
 public enum ConfigResolver {
     public static func resolve(_ flags: CommandLineSettings, environment: [String: String]) throws(ConfigError) -> FednsConfig {
@@ -74,7 +74,7 @@ public enum ConfigResolver {
     }
 }
 
-/// The kube-dns ConfigMap keys, mounted as files in a directory (DESIGN §7): `federations`
+/// The kube-dns ConfigMap keys, mounted as files in a directory (docs/configuration.md): `federations`
 /// (`a=b,c=d`), `stubDomains` and `upstreamNameservers` (JSON). They override the config file; each
 /// is parsed by the section that owns the setting, and an error names the key's file.
 public enum KubeDNSConfigMap {

@@ -16,7 +16,7 @@ public struct AnswerEpoch: Equatable, Sendable {
 }
 
 /// Pre-rendered answers for one listener (one event loop, so no lock), valid for one snapshot
-/// generation (DESIGN §5 hot path). Rendered lazily on first use by the slow path.
+/// generation (docs/architecture.md, the hot path). Rendered lazily on first use by the slow path.
 final class PrerenderTable {
     private var epoch = AnswerEpoch(snapshot: 0, config: 0)
     private var answers: [PrerenderKey: PrerenderedAnswer] = [:]
@@ -77,7 +77,7 @@ enum Admission {
     case query(QueryView)
 }
 
-/// The checks both transports run on every packet, with their metrics (DESIGN §5).
+/// The checks both transports run on every packet, with their metrics (docs/behaviour.md, the gate).
 struct Admissions: Sendable {
     let access: AccessList
     let identityNames: Bool

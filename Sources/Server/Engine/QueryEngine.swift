@@ -77,7 +77,7 @@ public final class QueryEngine: Sendable {
         return Outcome(bytes: bytes, rcode: message.header.rcode, prerendered: pre)
     }
 
-    /// Probes the forwarders for a loop back to this server (DESIGN §4); true when one exists.
+    /// Probes the forwarders for a loop back to this server (docs/behaviour.md, forwarding); true when one exists.
     func detectForwardingLoop() async throws(ChainError) -> Bool {
         await loopDetector.probe(through: try chain.suffix(from: ForwardHandler.handlerName))
     }

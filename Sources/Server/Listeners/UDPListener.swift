@@ -6,7 +6,7 @@ import NIOPosix
 import Resolver
 
 /// Answers DNS over UDP on one socket. The per-query path for pre-rendered answers runs here,
-/// synchronously, where the datagram is read (DESIGN §5); everything else hops to the engine.
+/// synchronously, where the datagram is read (docs/architecture.md, the hot path); everything else hops to the engine.
 final class UDPQueryHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     typealias OutboundOut = AddressedEnvelope<ByteBuffer>
