@@ -26,6 +26,7 @@ OUTSIDE = [
     (re.compile(r"DESIGN\s*§"), "refers to 'DESIGN §N', a document outside the repository"),
     (re.compile(r"DESIGN\.md"), "refers to DESIGN.md, a document outside the repository"),
     (re.compile(r"\.\./shared\b"), "refers to ../shared, outside the repository"),
+    (re.compile(r"(?<![\w.~-])/(?:work|home|root)/"), "names a path on one machine, outside the repository"),
 ]
 # A Markdown link or image target: [text](target).
 MD_LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")

@@ -58,12 +58,13 @@ def test_check_docs_fails_on_outside_and_missing_references(tmp_path):
     (tmp_path / "README.md").write_text("# R\n\nSee [the design](../shared/DESIGN.md) and [ops](docs/ops.md#x).\n")
     (tmp_path / "Sources").mkdir()
     (tmp_path / "Sources" / "A.swift").write_text(
-        "// DESIGN §4: the cache\n// see docs/missing.md\nlet c = Counter(label: \"fedns_undocumented_total\")\n")
+        "// DESIGN §4: the cache\n// see docs/missing.md\n// as in /work/shared/notes.txt\nlet c = Counter(label: \"fedns_undocumented_total\")\n")
     out = subprocess.run([sys.executable, CHECK, "--no-lint", str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 1
     problems = out.stdout
     assert "Sources/A.swift:1: refers to 'DESIGN §N'" in problems
     assert "Sources/A.swift:2: names 'docs/missing.md'" in problems
+    assert "Sources/A.swift:3: names a path on one machine" in problems
     assert "README.md:3: refers to ../shared" in problems
     assert "link '../shared/DESIGN.md' leaves the repository" in problems
     assert "link 'docs/ops.md#x' names a file that does not exist" in problems
