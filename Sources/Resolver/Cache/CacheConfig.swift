@@ -40,7 +40,7 @@ public struct CacheConfig: ConfigSection, Equatable {
     ]
 
     public mutating func read(_ key: String, _ value: YAMLField) throws(ConfigError) {
-        try value.mapping(known: ["maxEntries", "maxTTL", "maxNegativeTTL", "serveStale"])
+        try value.mapping(known: Self.reference.keys(inside: "cache"))
         if let v = try value["maxEntries"].int() {
             guard v >= 0 else { throw value["maxEntries"].fail("must not be negative") }
             maxEntries = v

@@ -98,3 +98,14 @@ public struct ConfigKeyDoc: Sendable, Equatable {
         self.meaning = meaning; self.example = example
     }
 }
+
+extension Array where Element == ConfigKeyDoc {
+    /// The keys inside `block` that these entries document (`cache.maxTTL` → `maxTTL`). A section
+    /// reads its block with exactly these, so a key cannot be accepted without being documented.
+    public func keys(inside block: String) -> Set<String> {
+        Set(compactMap { doc in
+            let parts = doc.key.split(separator: ".", maxSplits: 1)
+            return parts.count == 2 && parts[0] == block ? String(parts[1]) : nil
+        })
+    }
+}

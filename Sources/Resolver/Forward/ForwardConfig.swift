@@ -136,7 +136,7 @@ public struct ForwardConfig: ConfigSection {
             }
             stubDomains = stubs
         default:
-            try value.mapping(known: ["timeout", "budget", "maxConcurrent"])
+            try value.mapping(known: Self.reference.keys(inside: "forward"))
             if let v = try value["timeout"].seconds() {
                 guard v > 0, v <= 5 else { throw value["timeout"].fail("must be more than 0 and at most 5 seconds") }
                 tryTimeoutNanoseconds = UInt64(v * 1e9)

@@ -50,7 +50,7 @@ public struct SearchPathConfig: ConfigSection {
     ]
 
     public mutating func read(_ key: String, _ value: YAMLField) throws(ConfigError) {
-        try value.mapping(known: ["enabled", "namespace"])
+        try value.mapping(known: Self.reference.keys(inside: "searchPath"))
         enabled = try value["enabled"].bool() ?? enabled
         namespace = try value["namespace"].string()?.asciiLowercased ?? namespace
     }

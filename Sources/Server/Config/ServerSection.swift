@@ -86,7 +86,7 @@ extension FednsConfig {
             guard let v = try value.seconds(), (0...300).contains(v) else { throw value.fail("must be between 0 and 300 seconds") }
             lameduckSeconds = v
         case "log":
-            try value.mapping(known: ["level"])
+            try value.mapping(known: Self.serverReference.keys(inside: "log"))
             if let v = try value["level"].string() {
                 guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(v) else {
                     throw value["level"].fail("must be trace, debug, info, notice, warning, error or critical")
@@ -94,7 +94,7 @@ extension FednsConfig {
                 logLevel = v
             }
         case "metrics", "health", "ready":
-            try value.mapping(known: ["listen"])
+            try value.mapping(known: Self.serverReference.keys(inside: key))
             guard let text = try value["listen"].string() else { return }
             let setting: AdminListen = text.isEmpty ? .off : .at(try Self.hostPort(value["listen"], defaultPort: 0))
             switch key {
@@ -103,7 +103,7 @@ extension FednsConfig {
             default: ready = setting
             }
         case "tcp":
-            try value.mapping(known: ["maxConnections", "idleTimeout", "clientShare"])
+            try value.mapping(known: Self.serverReference.keys(inside: "tcp"))
             if let v = try value["maxConnections"].int() {
                 guard v >= 1 else { throw value["maxConnections"].fail("must be at least 1") }
                 tcp.maxConnections = v
@@ -119,7 +119,7 @@ extension FednsConfig {
         case "receiveBuffer":
             receiveBufferBytes = try value.int(in: 4096...(1 << 30)) ?? receiveBufferBytes
         default:  // source
-            try value.mapping(known: ["type", "file"])
+            try value.mapping(known: Self.serverReference.keys(inside: "source"))
             if let v = try value["type"].string() {
                 guard v == "file" || v == "kubernetes" else { throw value["type"].fail("must be file or kubernetes") }
                 sourceType = v
