@@ -53,7 +53,8 @@ def test_check_docs_fails_on_outside_and_missing_references(tmp_path):
     (tmp_path / "docs").mkdir()
     (tmp_path / "conformance" / "cluster").mkdir(parents=True)
     (tmp_path / "conformance" / "cluster" / "a.yaml").write_text("name: a\n")
-    links = "".join(f"[a](../conformance/cluster/a.yaml) " for _ in range(20))
+    (tmp_path / "conformance" / "cluster" / "orphan.yaml").write_text("name: orphan\n")
+    links = "[a](../conformance/cluster/a.yaml)"
     (tmp_path / "docs" / "behaviour.md").write_text(f"# B\n\n{links}\n[gone](../conformance/cluster/gone.yaml)\n")
     (tmp_path / "README.md").write_text("# R\n\nSee [the design](../shared/DESIGN.md) and [ops](docs/ops.md#x).\n")
     (tmp_path / "Sources").mkdir()
@@ -69,4 +70,5 @@ def test_check_docs_fails_on_outside_and_missing_references(tmp_path):
     assert "link '../shared/DESIGN.md' leaves the repository" in problems
     assert "link 'docs/ops.md#x' names a file that does not exist" in problems
     assert "docs/behaviour.md: scenario '../conformance/cluster/gone.yaml' does not exist" in problems
+    assert "docs/behaviour.md: scenario conformance/cluster/orphan.yaml is not linked from any rule" in problems
     assert "metric fedns_undocumented_total (declared in Sources/A.swift) is not described" in problems
