@@ -13,7 +13,7 @@ struct ForwardChainTests {
     /// The per-try timeout is long enough that a loaded machine's scheduling delay cannot turn the first
     /// answer into a timeout; the two failing lookups at the end each wait out the 2 s budget.
     @Test func localZonesCacheAndForwardTogether() async throws {
-        let group = MultiThreadedEventLoopGroup.singleton
+        let group = ForwardTests.ownGroup
         let upstream = try await ScriptedUpstream(group: group, script: ScriptedUpstream.answering(["www.example.org. 60 IN A 192.0.2.7"]))
         let cacheTime = ManualClock()
         let origin = try DomainName("example.com.")
