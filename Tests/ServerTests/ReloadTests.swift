@@ -54,14 +54,20 @@ func eventually(_ what: String, within seconds: Double = 30, _ condition: () -> 
         for _ in 0..<2 { _ = await chain.resolve(Request(message: .query(id: 1, name: try DomainName("www.example."), type: .a))) }
     }
 
-    @Test("a kube-dns ConfigMap reload stops the old forwarder's health probes and probes the new forwarder's upstreams")
-    func reloadReplacesProbes() async throws {
+    /// A stack forwarding to 192.0.2.1 with its probes running, after two failed queries marked that upstream down.
+    static func stackWithUpstreamDown() async throws -> (ProbeCounter, ResolverStack, Task<Void?, Never>) {
         let transport = ProbeCounter()
-        let stack = try ResolverStack.build(config: try Self.config(upstream: "192.0.2.1"), group: MultiThreadedEventLoopGroup.singleton,
-                                            logger: Self.logger, time: FastTime(), transport: transport)
+        let stack = try ResolverStack.build(config: try config(upstream: "192.0.2.1"), group: MultiThreadedEventLoopGroup.singleton,
+                                            logger: logger, time: FastTime(), transport: transport)
         let service = stack.probes
         let probes = Task { try? await service.run() }
-        try await Self.failTwice(stack.engine.chain)
+        try await failTwice(stack.engine.chain)
+        return (transport, stack, probes)
+    }
+
+    @Test("a kube-dns ConfigMap reload stops the old forwarder's health probes and probes the new forwarder's upstreams")
+    func reloadReplacesProbes() async throws {
+        let (transport, stack, probes) = try await Self.stackWithUpstreamDown()
         try await eventually("the old upstream is probed") { transport.probes("192.0.2.1") >= 2 }
 
         let next = try Self.config(upstream: "192.0.2.2")
@@ -84,12 +90,7 @@ func eventually(_ what: String, within seconds: Double = 30, _ condition: () -> 
 
     @Test("a rejected reload keeps the old chain, probes and all")
     func rejectedReloadKeepsProbes() async throws {
-        let transport = ProbeCounter()
-        let stack = try ResolverStack.build(config: try Self.config(upstream: "192.0.2.1"), group: MultiThreadedEventLoopGroup.singleton,
-                                            logger: Self.logger, time: FastTime(), transport: transport)
-        let service = stack.probes
-        let probes = Task { try? await service.run() }
-        try await Self.failTwice(stack.engine.chain)
+        let (transport, stack, probes) = try await Self.stackWithUpstreamDown()
         let bad = try {
             var config = try Self.config(upstream: "192.0.2.2")
             config.clusterZone.ttl = 999_999   // out of range: the whole update is rejected
