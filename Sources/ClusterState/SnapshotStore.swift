@@ -19,8 +19,8 @@ public final class SnapshotStore: Sendable {
     }
 
     private let readers = Mutex(Readers())
-    /// Serialises installs; holds the last generation handed out.
-    private let writer = Mutex<UInt64>(0)
+    /// Serialises installs; holds the last generation handed out and the objects it was built from.
+    private let writer = Mutex<(generation: UInt64, objects: ClusterObjects)>((0, ClusterObjects()))
     private let metrics: StoreMetrics
 
     /// - Parameters:
@@ -41,18 +41,42 @@ public final class SnapshotStore: Sendable {
     /// Observers run on the installing thread, in install order; they must not install themselves.
     @discardableResult
     public func install(_ objects: ClusterObjects) -> ClusterSnapshot {
-        writer.withLock { generation in
-            generation += 1
-            let snapshot = ClusterSnapshot(generation: generation, objects: objects, nodeName: nodeName)
-            let (streams, observers) = readers.withLock { r in
-                r.current = snapshot
-                return (Array(r.streams.values), r.observers)
-            }
-            metrics.record(objects, generation: generation)
-            for stream in streams { stream.yield(snapshot.generation) }
-            for observer in observers { observer(snapshot) }
-            return snapshot
+        writer.withLock { installLocked(objects, &$0) }
+    }
+
+    /// Applies watch events to the installed objects and installs the result as the next generation.
+    /// Before the first install there is nothing to change: nil.
+    @discardableResult
+    public func apply(_ changes: [ClusterChange]) -> ClusterSnapshot? {
+        writer.withLock { w in
+            guard w.generation > 0 else { return nil }
+            return installLocked(w.objects.applying(changes), &w)
         }
+    }
+
+    /// Replaces every installed object of `kind` with `objects` (a relist: what it lacks was deleted meanwhile)
+    /// and installs the result. Before the first install there is nothing to replace: nil.
+    @discardableResult
+    public func replace(_ kind: ObjectKind, with objects: [ClusterObject]) -> ClusterSnapshot? {
+        writer.withLock { w in
+            guard w.generation > 0 else { return nil }
+            return installLocked(w.objects.replacing(kind, with: objects), &w)
+        }
+    }
+
+    private func installLocked(_ objects: ClusterObjects, _ w: inout (generation: UInt64, objects: ClusterObjects)) -> ClusterSnapshot {
+        w.generation += 1
+        w.objects = objects
+        let generation = w.generation
+        let snapshot = ClusterSnapshot(generation: generation, objects: objects, nodeName: nodeName)
+        let (streams, observers) = readers.withLock { r in
+            r.current = snapshot
+            return (Array(r.streams.values), r.observers)
+        }
+        metrics.record(objects, generation: generation)
+        for stream in streams { stream.yield(snapshot.generation) }
+        for observer in observers { observer(snapshot) }
+        return snapshot
     }
 
     /// The generation of every install from now on, starting with the current one when there is one.
