@@ -5,7 +5,7 @@
 set -euo pipefail
 
 APT_PACKAGES=(libldns-dev pkg-config bind9-dnsutils knot-dnsutils knot unbound dnsperf iproute2 python3-pip musl-tools)
-PY_PACKAGES=(dnspython:dns pytest:pytest pymarkdownlnt:pymarkdown)   # PyPI name:import name
+PY_PACKAGES=(dnspython:dns pytest:pytest pymarkdownlnt:pymarkdown cryptography:cryptography)   # PyPI name:import name
 
 PYTHON=${PYTHON:-python3}
 

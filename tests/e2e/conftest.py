@@ -45,3 +45,23 @@ def start_fedns(knot):
     yield start
     for server in started:
         server.stop()
+
+
+# The test Kubernetes API server (tests/kubeapi) is imported as the `tests.kubeapi` package.
+REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+KUBE_USER = "system:serviceaccount:kube-system:fedns"
+KUBE_TOKEN = "fedns-test-token"
+
+
+@pytest.fixture
+def kube_api(tmp_path):
+    """A started test Kubernetes API server with an empty cluster, stopped after the test. The token
+    KUBE_TOKEN authenticates as KUBE_USER; RBAC allows everything until the test sets it
+    (`set_rbac`, `grant`, `revoke`). `kube_api.kubeconfig(path, token=KUBE_TOKEN)` writes a kubeconfig."""
+    from tests.kubeapi import KubeAPIServer
+    server = KubeAPIServer(str(tmp_path / "kubeapi"), tokens={KUBE_TOKEN: KUBE_USER}).start()
+    yield server
+    server.stop()
