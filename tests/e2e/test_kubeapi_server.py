@@ -406,3 +406,36 @@ def test_kubeconfig_token_is_the_base64_free_token(kube_api, tmp_path):
     config = json.load(open(path))
     assert config["users"][0]["user"] == {"token": KUBE_TOKEN}
     assert base64.b64decode(config["clusters"][0]["cluster"]["certificate-authority-data"]) == kube_api.ca.cert_pem
+
+
+def test_watch_without_resource_version_starts_with_the_current_objects_and_ends_at_its_timeout(kube_api):
+    small_cluster(kube_api)
+    stream = Client(kube_api).stream("/api/v1/namespaces/ns-0/services?watch=true&timeoutSeconds=1"
+                                     "&labelSelector=app%20in%20(svc-0,svc-2)")
+    initial = [stream.event(), stream.event()]
+    assert [(e["type"], e["object"]["metadata"]["name"]) for e in initial] == [("ADDED", "svc-0"), ("ADDED", "svc-2")]
+    kube_api.put(objects.service("ns-0", "svc-1", "10.96.0.2", labels={"app": "other"}))   # not selected: unseen
+    started = time.monotonic()
+    assert stream.event(timeout=5) is None          # the final chunk, after timeoutSeconds
+    assert 0.5 < time.monotonic() - started < 3
+
+
+def test_an_object_leaving_the_selection_is_deleted_for_the_watch(kube_api):
+    kube_api.load([objects.pod("default", "p1", "10.64.0.1", node_name=None)])
+    stream = Client(kube_api).stream(f"/api/v1/pods?watch=1&resourceVersion={kube_api.resource_version}"
+                                     "&fieldSelector=spec.nodeName%3Dnode-a")
+    kube_api.put(objects.pod("default", "p1", "10.64.0.1", node_name="node-a"))    # scheduled here: ADDED
+    kube_api.put(objects.pod("default", "p1", "10.64.0.1", node_name="node-b"))    # moved away: DELETED
+    assert [stream.event()["type"], stream.event()["type"]] == ["ADDED", "DELETED"]
+
+
+def test_a_watch_that_falls_behind_the_retained_history_gets_410(tmp_path):
+    from tests.kubeapi import KubeAPIServer
+    with KubeAPIServer(str(tmp_path), tokens={KUBE_TOKEN: KUBE_USER}, history=3) as api:
+        start = api.load([objects.namespace("default")])
+        for i in range(5):
+            api.put(objects.service("default", f"s{i}", f"10.96.1.{i + 1}"))
+        event = Client(api).stream(f"/api/v1/services?watch=1&resourceVersion={start}").event()
+        assert event["type"] == "ERROR" and event["object"]["code"] == 410
+        recent = Client(api).stream(f"/api/v1/services?watch=1&resourceVersion={api.resource_version - 2}")
+        assert [recent.event()["object"]["metadata"]["name"] for _ in range(2)] == ["s3", "s4"]
