@@ -836,9 +836,10 @@ class KubeAPIServer:
                 self._changed.wait(min(left, 0.05))
             return self._written[rv]
 
-    def request_log(self) -> list[dict]:
-        """The last requests: method, path (with query), user, status code."""
-        return list(self.requests)
+    def request_log(self, since: float = 0.0) -> list[dict]:
+        """The last requests (2000 at most), oldest first: method, path with query, user, status code, Accept,
+        and time (time.monotonic() when it arrived); only those that arrived after `since`."""
+        return [dict(e) for e in list(self.requests) if e["time"] > since]
 
     # -- kubeconfig ------------------------------------------------------------------------
 
@@ -952,11 +953,12 @@ class KubeAPIServer:
         """Answer one request; False when the connection must close."""
         parsed = urllib.parse.urlsplit(target)
         query = {k: v[-1] for k, v in urllib.parse.parse_qs(parsed.query, keep_blank_values=True).items()}
-        user = "-"
-        code = 200
+        entry = {"method": method, "path": target, "user": "-", "code": 200, "accept": headers.get("accept", ""),
+                 "time": time.monotonic()}
+        self.requests.append(entry)       # before answering: a watch is logged while it is open
         try:
             principal = self._authenticate(conn, headers)
-            user = principal.user
+            entry["user"] = principal.user
             if method not in ("GET", "HEAD"):
                 raise HTTPError(405, "MethodNotAllowed", f"the server does not allow this method on the requested resource "
                                                          f"(this test server is read-only; use its control API)")
@@ -966,12 +968,9 @@ class KubeAPIServer:
             self._send(conn, 200, result)
             return True
         except HTTPError as e:
-            code = e.code
+            entry["code"] = e.code
             self._send(conn, e.code, _dumps(status_body(e.code, e.reason, e.message, e.details)), e.headers)
             return True
-        finally:
-            self.requests.append({"method": method, "path": target, "user": user, "code": code,
-                                  "accept": headers.get("accept", "")})
 
     def _route(self, conn: Connection, path: str, query: dict, who: Principal, headers: dict) -> bytes | None:
         parts = [p for p in path.split("/") if p]
