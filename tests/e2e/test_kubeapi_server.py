@@ -5,6 +5,7 @@ resourceVersion, bookmarks, 410 Gone and the fault controls fedns's tests rely o
 from __future__ import annotations
 
 import base64
+import gzip
 import http.client
 import json
 import os
@@ -439,3 +440,26 @@ def test_a_watch_that_falls_behind_the_retained_history_gets_410(tmp_path):
         assert event["type"] == "ERROR" and event["object"]["code"] == 410
         recent = Client(api).stream(f"/api/v1/services?watch=1&resourceVersion={api.resource_version - 2}")
         assert [recent.event()["object"]["metadata"]["name"] for _ in range(2)] == ["s3", "s4"]
+
+
+def test_big_lists_are_gzipped_for_clients_that_accept_it(kube_api):
+    small_cluster(kube_api, services=300, endpoints=300)
+    conn = http.client.HTTPSConnection("127.0.0.1", kube_api.port, context=Client(kube_api).ctx, timeout=10)
+    conn.request("GET", "/api/v1/services", headers={"Authorization": f"Bearer {KUBE_TOKEN}", "Accept-Encoding": "gzip"})
+    response = conn.getresponse()
+    assert response.getheader("Content-Encoding") == "gzip"
+    assert len(json.loads(gzip.decompress(response.read()))["items"]) == 300
+    # Small ones are not, and a client that does not ask never gets gzip.
+    conn.request("GET", "/api/v1/services?limit=2", headers={"Authorization": f"Bearer {KUBE_TOKEN}", "Accept-Encoding": "gzip"})
+    response = conn.getresponse()
+    assert response.getheader("Content-Encoding") is None and len(json.loads(response.read())["items"]) == 2
+    assert len(Client(kube_api).get("/api/v1/services")[1]["items"]) == 300
+
+
+def test_client_certificate_with_an_rsa_key(kube_api):
+    cert = kube_api.ca.client_cert("rsa-user", ["readers"], key_type="rsa")
+    assert b"BEGIN RSA PRIVATE KEY" in cert.key_pem
+    assert Client(kube_api, token=None, cert=cert).get("/api/v1/services")[0] == 200
+    kube_api.set_rbac({"other": [("*", "*")]})
+    status, body = Client(kube_api, token=None, cert=cert).get("/api/v1/services")
+    assert status == 403 and 'User "rsa-user"' in body["message"]

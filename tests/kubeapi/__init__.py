@@ -23,14 +23,16 @@ The store (every write bumps the one resourceVersion and reaches the open watche
     put(obj) / delete(resource, ns, name) / get(resource, ns, name)
     set_ready(ns, slice, address, ready)     flip an endpoint's readiness
     put_raw(resource, ns, name, bytes|dict)  a malformed object, served verbatim among good ones
-    resource_version, count(resource), request_log()   (method, path, user, code of recent requests)
+    resource_version, count(resource)
+    request_log(since=0)             recent requests: method, path with query, user, code, accept, time
 
 Credentials and RBAC:
     tokens={token: user | (user, groups)}; set_tokens / add_token / revoke_token (rotation)
-    api.ca.client_cert(user, groups) → CertFiles for client-certificate authentication (CN/O)
+    api.ca.client_cert(user, groups, key_type="ec"|"rsa") → CertFiles (PEM paths and bytes), CN/O
     rbac=None allows everything; set_rbac({user_or_group: [(verb, resource)]}), grant(), revoke();
     a denied request gets 403 with the API server's message, a bad credential 401.
     kubeconfig(path, token=…, token_file=…, client_cert=…, embed=True, insecure=False)
+    compress=True: lists of 128 KiB or more are gzipped for clients sending Accept-Encoding: gzip
 
 Faults (each returns how many open watches it touched; `resource` None means all):
     expire_watches(resource, compact=True)   ERROR event with a 410 Status, end of stream; with compact

@@ -14,11 +14,14 @@ from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 
-def _key() -> ec.EllipticCurvePrivateKey:
+def _key(kind: str = "ec"):
+    """An ECDSA P-256 key, or RSA 2048 (what kubeadm issues) for kind="rsa"."""
+    if kind == "rsa":
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
     return ec.generate_private_key(ec.SECP256R1())
 
 
@@ -72,8 +75,8 @@ class CA:
         self.key = _write(os.path.join(directory, "ca.key"), _key_pem(self._key), 0o600)
 
     def _issue(self, file_stem: str, subject: x509.Name, *, server_names: list[str] | None,
-               usage) -> CertFiles:
-        key = _key()
+               usage, key_type: str = "ec") -> CertFiles:
+        key = _key(key_type)
         now = datetime.datetime.now(datetime.timezone.utc)
         builder = (x509.CertificateBuilder()
                    .subject_name(subject).issuer_name(self._cert.subject)
@@ -109,9 +112,12 @@ class CA:
         return self._issue("apiserver", x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")]),
                            server_names=names, usage=ExtendedKeyUsageOID.SERVER_AUTH)
 
-    def client_cert(self, user: str, groups: list[str] | tuple[str, ...] = (), file_stem: str | None = None) -> CertFiles:
-        """A client certificate for `user` in `groups` (CN and O, as the API server reads them)."""
+    def client_cert(self, user: str, groups: list[str] | tuple[str, ...] = (), file_stem: str | None = None,
+                    key_type: str = "ec") -> CertFiles:
+        """A client certificate for `user` in `groups` (CN and O, as the API server reads them); the key is
+        ECDSA P-256 ("EC PRIVATE KEY" PEM) or, with key_type="rsa", RSA 2048 ("RSA PRIVATE KEY" PEM)."""
         attrs = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, g) for g in groups]
         attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, user))
         stem = file_stem or "client-" + "".join(c if c.isalnum() else "-" for c in user)
-        return self._issue(stem, x509.Name(attrs), server_names=None, usage=ExtendedKeyUsageOID.CLIENT_AUTH)
+        return self._issue(stem, x509.Name(attrs), server_names=None, usage=ExtendedKeyUsageOID.CLIENT_AUTH,
+                           key_type=key_type)

@@ -22,6 +22,7 @@ import base64
 import bisect
 import collections
 import email.utils
+import gzip
 import json
 import os
 import select
@@ -73,6 +74,7 @@ RESOURCES: dict[str, Resource] = {r.name: r for r in (
 )}
 KIND_TO_RESOURCE = {r.kind: r for r in RESOURCES.values()}
 VERBS = ("get", "list", "watch")
+GZIP_THRESHOLD = 128 * 1024     # the API server compresses responses from this size on
 SERVER_VERSION = {"major": "1", "minor": "32", "gitVersion": "v1.32.4", "gitCommit": "59526cd4867447956156ae3a602fcbac10a2c335",
                   "gitTreeState": "clean", "buildDate": "2025-04-22T16:02:27Z", "goVersion": "go1.23.6",
                   "compiler": "gc", "platform": "linux/amd64"}
@@ -399,10 +401,13 @@ class KubeAPIServer:
     def __init__(self, workdir: str, *, host: str = "127.0.0.1", port: int = 0,
                  tokens: dict[str, str | tuple[str, Iterable[str]]] | None = None,
                  rbac: dict[str, Iterable[tuple[str, str]]] | None = None,
-                 bookmark_interval: float = 60.0, history: int = 100_000, anonymous: bool = False):
+                 bookmark_interval: float = 60.0, history: int = 100_000, anonymous: bool = False,
+                 compress: bool = True):
         """workdir: where the CA and certificates go. tokens: token → user or (user, groups).
         rbac: None allows every authenticated user everything; else user or group → [(verb, resource)],
-        "*" matching any verb or resource. history: how many events a watch can resume over."""
+        "*" matching any verb or resource. history: how many events a watch can resume over.
+        compress: gzip responses of 128 KiB or more to clients that send Accept-Encoding: gzip, as the API
+        server does."""
         self.workdir = workdir
         os.makedirs(workdir, exist_ok=True)
         self.ca = pki.CA(os.path.join(workdir, "pki"))
@@ -411,6 +416,7 @@ class KubeAPIServer:
         self.bookmark_interval = bookmark_interval
         self.history_limit = history
         self.anonymous = anonymous
+        self.compress = compress
         self._tokens: dict[str, Principal] = {}
         self.set_tokens(tokens or {})
         self._rbac: dict[str, set[tuple[str, str]]] | None = None
@@ -965,7 +971,11 @@ class KubeAPIServer:
             result = self._route(conn, parsed.path, query, principal, headers)
             if result is None:           # a watch: it wrote its own response
                 return not conn.closed.is_set()
-            self._send(conn, 200, result)
+            if self.compress and len(result) >= GZIP_THRESHOLD and "gzip" in headers.get("accept-encoding", ""):
+                # As the API server does for big responses when the client accepts it (watches are never compressed).
+                self._send(conn, 200, gzip.compress(result, compresslevel=1), {"Content-Encoding": "gzip"})
+            else:
+                self._send(conn, 200, result)
             return True
         except HTTPError as e:
             entry["code"] = e.code
