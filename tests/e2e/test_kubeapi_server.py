@@ -286,9 +286,10 @@ def test_watch_from_a_resource_version_sees_only_later_events(kube_api):
 
 def test_bookmarks_carry_the_current_resource_version(kube_api):
     small_cluster(kube_api)
-    kube_api.set_bookmark_interval(0.2)
     stream = Client(kube_api).stream(f"/api/v1/services?watch=1&resourceVersion={kube_api.resource_version}"
                                      "&allowWatchBookmarks=true")
+    kube_api.wait_for_watches("services")
+    kube_api.set_bookmark_interval(0.2)            # applies to the open watch too
     rv = kube_api.put(objects.service("ns-0", "svc-b", "10.96.5.6"))
     assert stream.event()["type"] == "ADDED"
     event = stream.event()

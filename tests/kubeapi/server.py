@@ -33,7 +33,7 @@ import time
 import urllib.parse
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from . import pki
 
@@ -383,11 +383,11 @@ class Watch:
     conn: Connection
     cursor: int
     bookmarks: bool
-    expire_generation: int
     table: bool = False                                # kubectl: event objects are one-row Tables
     split_plan: tuple[list[int], int] | None = None    # (byte offsets, number of events)
     drop_at: int | None = None                         # bytes of the next event written before the drop
     silent: bool = False
+    end: str | None = None                             # "expire" (ERROR 410) or "close" (final chunk), set by controls
     events_sent: int = 0
 
 
@@ -432,7 +432,6 @@ class KubeAPIServer:
         self._history_first_rv = 2                  # rv of _history[0]
         self.window_start = 1                       # a watch from an rv below this gets 410
         self._snapshots: collections.OrderedDict[tuple[str, int, str | None], tuple[list, list]] = collections.OrderedDict()
-        self._expire_generation = 0
         self._watches: dict[int, Watch] = {}
         self._watch_ids = 0
         self._connections: set[Connection] = set()
@@ -787,7 +786,7 @@ class KubeAPIServer:
                 self.compact()
             watches = self._watches_of(resource)
             for w in watches:
-                w.expire_generation = -1
+                w.end = "expire"
             self._changed.notify_all()
             return len(watches)
 
@@ -821,7 +820,7 @@ class KubeAPIServer:
         watches = self._watches_of(resource)
         with self._changed:
             for w in watches:
-                w.expire_generation = -2
+                w.end = "close"
             self._changed.notify_all()
         return len(watches)
 
@@ -1145,7 +1144,7 @@ class KubeAPIServer:
                 if cursor < self.window_start:
                     too_old = cursor
             self._watch_ids += 1
-            watch = Watch(self._watch_ids, res, filt, who, conn, cursor, bookmarks, self._expire_generation, table)
+            watch = Watch(self._watch_ids, res, filt, who, conn, cursor, bookmarks, table)
             if too_old is None:
                 self._watches[watch.id] = watch
                 self._changed.notify_all()
@@ -1214,20 +1213,21 @@ class KubeAPIServer:
     def _watch_loop(self, w: Watch, timeout: float | None) -> None:
         conn = w.conn
         deadline = time.monotonic() + timeout if timeout else None
-        next_bookmark = time.monotonic() + self.bookmark_interval
+        last_bookmark = time.monotonic()
         split_buffer: list[tuple[int, bytes]] = []
         while True:
             with self._changed:
                 while True:
                     if conn.closed.is_set() or self._listener is None:
                         return
-                    if w.expire_generation < 0:
+                    if w.end:
                         break
+                    next_bookmark = last_bookmark + self.bookmark_interval
                     if w.silent:
                         pending = []
                     else:
                         if w.cursor + 1 < self._history_first_rv:
-                            w.expire_generation = -1      # events it has not seen are gone
+                            w.end = "expire"      # events it has not seen are gone
                             break
                         pending = self._pending(w)
                     now = time.monotonic()
@@ -1246,15 +1246,15 @@ class KubeAPIServer:
                     if conn.peer_closed():
                         return
                 rv_now = self._rv
-                bookmark_interval = self.bookmark_interval
-            if w.expire_generation == -1:
+                next_bookmark = last_bookmark + self.bookmark_interval
+            if w.end == "expire":
                 status = status_body(410, "Expired", f"too old resource version: {w.cursor} ({self.window_start})")
                 self._unregister(w)
                 self._write_chunk(conn, self._event_line("ERROR", _dumps(status)))
                 self._write_chunk(conn, b"")
                 conn.close()
                 return
-            if w.expire_generation == -2:
+            if w.end == "close":
                 self._unregister(w)
                 self._write_chunk(conn, b"")
                 return
@@ -1286,13 +1286,14 @@ class KubeAPIServer:
                 w.events_sent += 1
             now = time.monotonic()
             if deadline and now >= deadline:
+                self._unregister(w)
                 if split_buffer:
                     self._write_split(conn, b"".join(l for _, l in split_buffer), w.split_plan[0] if w.split_plan else [])
                 self._write_chunk(conn, b"")
                 return
             if w.bookmarks and now >= next_bookmark and not split_buffer:
                 self._write_chunk(conn, self._bookmark(w.resource, rv_now))
-                next_bookmark = now + bookmark_interval
+                last_bookmark = now
 
     def _write_split(self, conn: Connection, data: bytes, offsets: list[int]) -> None:
         cuts = [0] + [o for o in offsets if 0 < o < len(data)] + [len(data)]
