@@ -13,12 +13,14 @@ import shutil
 import socket
 import ssl
 import subprocess
+import sys
 import time
 
 import pytest
 
-from conftest import KUBE_TOKEN, KUBE_USER
-from tests.kubeapi import objects
+from conftest import KUBE_TOKEN, KUBE_USER, REPO_ROOT
+from tests.kubeapi import KubeAPIServer, objects
+from tests.kubeapi.control import Control
 
 KUBECTL = shutil.which("kubectl")
 needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed: these tests need the real client")
@@ -432,7 +434,6 @@ def test_an_object_leaving_the_selection_is_deleted_for_the_watch(kube_api):
 
 
 def test_a_watch_that_falls_behind_the_retained_history_gets_410(tmp_path):
-    from tests.kubeapi import KubeAPIServer
     with KubeAPIServer(str(tmp_path), tokens={KUBE_TOKEN: KUBE_USER}, history=3) as api:
         start = api.load([objects.namespace("default")])
         for i in range(5):
@@ -464,3 +465,29 @@ def test_client_certificate_with_an_rsa_key(kube_api):
     kube_api.set_rbac({"other": [("*", "*")]})
     status, body = Client(kube_api, token=None, cert=cert).get("/api/v1/services")
     assert status == 403 and 'User "rsa-user"' in body["message"]
+
+
+def test_standalone_server_with_its_control_socket(tmp_path):
+    ready, sock, kubeconfig = tmp_path / "ready", tmp_path / "control.sock", tmp_path / "kubeconfig"
+    proc = subprocess.Popen([sys.executable, "-m", "tests.kubeapi", "--services", "5", "--endpoints", "10",
+                             "--nodes", "1", "--dir", str(tmp_path / "api"), "--control", str(sock),
+                             "--write-kubeconfig", str(kubeconfig), "--ready-file", str(ready)],
+                            cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read() if proc.poll() is not None else "timeout"
+            time.sleep(0.05)
+        control = Control(str(sock))
+        assert control.count("services") == 5 and control.count("endpointslices") == 5
+        rv = control.put(objects.service("ns-0", "added", "10.96.3.3"))
+        assert rv == control.resource_version()
+        with pytest.raises(RuntimeError, match="unknown call"):
+            control.call("shutdown_everything")
+        config = json.load(open(kubeconfig))
+        assert config["clusters"][0]["cluster"]["server"] == ready.read_text().strip()
+        assert config["users"][0]["user"]["token"] == "fedns-test-token"
+        control.close()
+    finally:
+        proc.terminate()
+        assert proc.wait(10) == 0
