@@ -69,7 +69,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // libFuzzer targets: the gate and the codec, the whole per-query path, the config file (scripts/fuzz.sh).
+        // libFuzzer targets: the gate and the codec, the whole per-query path, the config file, the Kubernetes
+        // list and watch decoders (scripts/fuzz.sh).
         .target(name: "FuzzDriver"),
         .executableTarget(name: "FuzzWire", dependencies: ["DNSWire", "FuzzDriver"]),
         .executableTarget(name: "FuzzEngine", dependencies: [
@@ -78,6 +79,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "FuzzConfig", dependencies: ["FuzzDriver", "Server", "YAMLReader"]),
+        .executableTarget(name: "FuzzKube", dependencies: ["FuzzDriver", "ClusterState"]),
         .testTarget(name: "NameExpansionTests", dependencies: ["NameExpansion"]),
         .testTarget(name: "ClocksTests", dependencies: ["Clocks"]),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"]),

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing of what fedns reads, with libFuzzer and AddressSanitizer (a release build
 # in .build-fuzz): FuzzWire (the gate, the query built from it, and the ldns codec on upstream
-# replies), FuzzEngine (the whole per-query path, every handler, in-process) or FuzzConfig (the
-# config file: the YAML reader and every owner's section). Seeds are in fuzz/corpus/TARGET.
+# replies), FuzzEngine (the whole per-query path, every handler, in-process), FuzzConfig (the
+# config file: the YAML reader and every owner's section) or FuzzKube (Kubernetes list bodies and
+# watch streams, split at a point, through the streaming decoders). Seeds are in fuzz/corpus/TARGET.
 #
 #   scripts/fuzz.sh [SECONDS] [CORPUS_DIR] [TARGET]   fuzz one target (default 300 s, FuzzWire)
 #   scripts/fuzz.sh --smoke [RUNS]                    every target, RUNS inputs each (default 10000)
@@ -10,7 +11,7 @@
 # A new target is one more name in `targets` below, with its seeds in fuzz/corpus/<name>/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-targets=(FuzzWire FuzzEngine FuzzConfig)
+targets=(FuzzWire FuzzEngine FuzzConfig FuzzKube)
 
 flags=(-c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING --scratch-path .build-fuzz)
 

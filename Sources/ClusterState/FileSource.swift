@@ -21,6 +21,7 @@ public enum ReloadOutcome: Sendable, Equatable {
 }
 
 /// The file source (docs/operating.md, reloads): Kubernetes objects from one YAML/JSON file, reloaded on change.
+/// JSON files (`kubectl get … -o json`) are read by the streaming decoder, YAML files by Yams.
 ///
 /// The path may be a symlink. Editors and ConfigMap volumes replace the file by rename or by
 /// swapping a `..data` symlink, so every `pollInterval` the source `stat`s the path *following
@@ -36,6 +37,8 @@ public final class FileSource: Sendable {
     private let logger: Logger
     private let time: any TimeSource
     private let watch = Mutex(WatchState())
+    /// Shared by every load, so a reload shares its strings with the snapshot it replaces.
+    private let interner = Interner()
     private let succeeded = Counter(label: "fedns_cluster_reloads_total", dimensions: [("result", "success")])
     private let failed = Counter(label: "fedns_cluster_reloads_total", dimensions: [("result", "failure")])
     /// From the file's change (its mtime, or ctime for a rename or link swap) to the new snapshot being
@@ -121,14 +124,9 @@ public final class FileSource: Sendable {
                 return .unchanged
             }
             w.lastBytes = bytes
-            guard let text = String(validating: bytes, as: UTF8.self) else {
-                let error = ObjectError(kind: "YAML", namespace: nil, name: nil, field: "-", problem: "the file is not UTF-8")
-                w.lastBytesError = error
-                return fail(error, &w)
-            }
             let result: LoadResult
             do throws(ObjectError) {
-                result = try ObjectLoader.read(yaml: text, file: path)
+                result = try ObjectLoader.read(bytes: bytes, file: path, interner: interner)
             } catch {
                 w.lastBytesError = error
                 return fail(error, &w)

@@ -1,0 +1,61 @@
+/// Finds where one JSON value ends in a stream that arrives in chunks of any size: tracks nesting,
+/// strings and escapes byte by byte, keeping nothing. A value that is not a container or a string (a
+/// number, `true`…) ends at the first byte that cannot belong to it, which is left unconsumed.
+/// Checks no more than framing needs: the bytes are read properly once the value is complete.
+struct ValueFramer {
+    private var depth = 0
+    private var inString = false
+    private var escaped = false
+    private var inScalar = false
+    /// The deepest nesting seen in this value.
+    private(set) var maxDepth = 0
+
+    /// Scans `bytes` from `start`: the index just past the value's end if it ends in them, else nil
+    /// (everything was consumed and the value goes on in the next chunk).
+    mutating func scan(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int? {
+        var i = start
+        let n = bytes.count
+        while i < n {
+            if inString {
+                // The common case: run to the next quote or backslash.
+                while i < n {
+                    let b = bytes[i]
+                    if escaped { escaped = false; i += 1; continue }
+                    if b == 0x5C { escaped = true; i += 1; continue }
+                    if b == 0x22 { break }
+                    i += 1
+                }
+                guard i < n else { return nil }
+                inString = false
+                i += 1
+                if depth == 0 { return i }
+                continue
+            }
+            let b = bytes[i]
+            if inScalar {
+                guard JSONReader.isScalarByte(b) else { inScalar = false; return i }
+                i += 1
+                continue
+            }
+            switch b {
+            case 0x22:
+                inString = true
+            case 0x7B, 0x5B:
+                depth += 1
+                if depth > maxDepth { maxDepth = depth }
+            case 0x7D, 0x5D:
+                depth -= 1
+                if depth <= 0 { depth = 0; return i + 1 }
+            case 0x20, 0x0A, 0x0D, 0x09, 0x2C, 0x3A:
+                break
+            default:
+                if depth == 0 { inScalar = true }
+            }
+            i += 1
+        }
+        return nil
+    }
+
+    /// At the end of the stream: whether a bare scalar was complete (it ends with the stream).
+    var endsAtEndOfStream: Bool { inScalar }
+}
