@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         .systemLibrary(name: "CLDNS", pkgConfig: "ldns", providers: [.apt(["libldns-dev"])]),
@@ -64,8 +66,22 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // The Kubernetes API source: list and watch over HTTPS. Only `fedns` and its tests depend on it, so the
+        // fuzz targets (which link Server and Resolver) never compile BoringSSL.
+        .target(name: "KubernetesSource", dependencies: [
+            "Clocks", "ClusterState", "YAMLReader",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         .executableTarget(name: "fedns", dependencies: [
             "Server", "Resolver", "ClusterState", "DNSWire", "NameExpansion", "Conformance", "PodLookup", "YAMLReader",
+            "KubernetesSource", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -94,5 +110,8 @@ let package = Package(
         ]),
         .testTarget(name: "ServerTests", dependencies: ["Clocks", "Server", "Resolver", "DNSWire", "ClusterState", "YAMLReader"]),
         .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "DNSWire", "YAMLReader"]),
+        .testTarget(name: "KubernetesSourceTests", dependencies: [
+            "KubernetesSource", "Clocks", "ClusterState", "YAMLReader", .product(name: "Logging", package: "swift-log"),
+        ]),
     ]
 )
