@@ -16,6 +16,10 @@ public struct FednsApp {
     public let config: FednsConfig
     /// Called once the listeners are bound (tests use it to learn port-0 addresses).
     public var onBound: @Sendable (FednsServer.Bound) -> Void = { _ in }
+    /// The cluster source other than the file (the Kubernetes API source, which the executable builds so
+    /// that this module does not link TLS): given the store and the logger, the services that feed it.
+    /// They run in the background beside the listeners.
+    public var clusterSource: (@Sendable (SnapshotStore, Logger) throws -> [any ServiceLifecycle.Service])?
 
     /// Set with `--kube-dns-config-dir`: the ConfigMap keys are re-read when they change.
     public let reload: ConfigReload?
@@ -39,6 +43,7 @@ public struct FednsApp {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: Self.usableCores)
         let stack = try ResolverStack.build(config: config, group: group, logger: logger)
         var background = stack.services
+        if let clusterSource { background += try clusterSource(stack.snapshots, logger) }
         if let reload {
             background.append(KubeDNSConfigWatcher(reload: reload, engine: stack.engine, snapshots: stack.snapshots, group: group,
                                                    probes: stack.probes, logger: logger))

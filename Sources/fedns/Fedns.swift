@@ -42,10 +42,13 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Kubernetes objects (YAML/JSON, multi-document or kind: List) to serve; reloaded on change.")
     var clusterState: String?
 
-    @Option(name: .long, help: "Kubeconfig for the Kubernetes API source (not available in this build).")
+    @Option(name: .long, help: "Kubeconfig for the Kubernetes API source (list and watch the cluster).")
     var kubeconfig: String?
 
-    @Flag(name: .long, help: "Use in-cluster credentials for the Kubernetes API source (not available in this build).")
+    @Option(name: .long, help: "The kubeconfig context to use (default: its current-context).")
+    var context: String?
+
+    @Flag(name: .long, help: "Use the Kubernetes API source with the pod's service account (token, CA, KUBERNETES_SERVICE_HOST/PORT).")
     var inCluster = false
 
     @Option(name: .long, help: "Directory with the kube-dns ConfigMap keys (federations, stubDomains, upstreamNameservers).")
@@ -73,6 +76,7 @@ struct Serve: AsyncParsableCommand {
         flags.clusterStateFile = clusterState
         flags.kubeconfig = kubeconfig
         flags.inCluster = inCluster
+        flags.kubeContext = context
         flags.kubeDNSConfigDir = kubeDnsConfigDir
         flags.listen = listen
         flags.upstreams = upstream
@@ -88,7 +92,15 @@ struct Serve: AsyncParsableCommand {
             let reload = kubeDnsConfigDir.map { [flags] dir in
                 ConfigReload(directory: dir) { try ConfigResolver.resolve(flags, environment: environment) }
             }
-            try await FednsApp(config: resolved, reload: reload).run()
+            var app = FednsApp(config: resolved, reload: reload)
+            if resolved.sourceType == "kubernetes" {
+                let setup: KubeSourceSetup
+                do { setup = try KubeSourceSetup(config: resolved, environment: environment) } catch {
+                    throw ValidationError("configuration: \(error)")
+                }
+                app.clusterSource = { store, logger in try setup.source(store: store, logger: logger) }
+            }
+            try await app.run()
         }
     }
 }

@@ -330,3 +330,64 @@ import YAMLReader
         #expect(CIDR.defaultAllowed.contains { $0.contains(bytes) } == allowed)
     }
 }
+
+@Suite struct SourceSelectionTests {
+    private func resolve(_ yaml: String?, _ edit: (inout CommandLineSettings) -> Void) throws -> FednsConfig {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fedns-src-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var flags = CommandLineSettings()
+        if let yaml {
+            let file = dir.appendingPathComponent("fedns.yaml")
+            try yaml.write(to: file, atomically: true, encoding: .utf8)
+            flags.configFile = file.path
+        }
+        edit(&flags)
+        return try ConfigResolver.resolve(flags, environment: [:])
+    }
+
+    @Test func theKubernetesSourceComesFromTheFileOrTheFlags() throws {
+        var c = try resolve("source: {type: kubernetes, kubeconfig: /etc/kc, context: prod, bookmarkInterval: 5s}") { _ in }
+        #expect(c.sourceType == "kubernetes")
+        #expect(c.kube.kubeconfig == "/etc/kc")
+        #expect(c.kube.context == "prod")
+        #expect(c.kube.bookmarkIntervalSeconds == 5)
+        c = try resolve("source: {type: kubernetes}") { _ in }
+        #expect(c.kube.kubeconfig == nil)  // in-cluster
+        // --in-cluster replaces the file's kubeconfig; --kubeconfig and --context replace the file's.
+        c = try resolve("source: {type: kubernetes, kubeconfig: /etc/kc}") { $0.inCluster = true }
+        #expect(c.sourceType == "kubernetes")
+        #expect(c.kube.kubeconfig == nil)
+        c = try resolve("source: {file: /dev/null}") { $0.kubeconfig = "/root/kc"; $0.kubeContext = "dev" }
+        #expect(c.sourceType == "kubernetes")
+        #expect(c.kube.kubeconfig == "/root/kc")
+        #expect(c.kube.context == "dev")
+        #expect(c.clusterStateFile == nil)
+        // --cluster-state replaces the file's kubernetes source.
+        c = try resolve("source: {type: kubernetes, kubeconfig: /etc/kc}") { $0.clusterStateFile = "/dev/null" }
+        #expect(c.sourceType == "file")
+        #expect(c.kube.kubeconfig == nil)
+    }
+
+    @Test(arguments: [
+        ("source: {type: file, file: /dev/null, kubeconfig: /etc/kc}", "source.kubeconfig"),
+        ("source: {type: kubernetes, file: /dev/null}", "source.file"),
+        ("source: {type: kubernetes, bookmarkInterval: 0}", "source.bookmarkInterval"),
+        ("source: {type: api}", "source.type"),
+        ("source: {type: kubernetes, kubeconfg: /etc/kc}", "source.kubeconfg"),
+    ])
+    func conflictingOrBadSourceSettingsNameTheirKey(yaml: String, field: String) {
+        #expect {
+            _ = try resolve(yaml) { _ in }
+        } throws: { ($0 as? ConfigError)?.field == field }
+    }
+
+    @Test func conflictingFlagsAreRejected() {
+        #expect {
+            _ = try resolve(nil) { $0.kubeconfig = "/kc"; $0.inCluster = true }
+        } throws: { ($0 as? ConfigError)?.field == "--in-cluster" }
+        #expect {
+            _ = try resolve(nil) { $0.kubeconfig = "/kc"; $0.clusterStateFile = "/dev/null" }
+        } throws: { ($0 as? ConfigError)?.field == "--cluster-state" }
+    }
+}

@@ -51,6 +51,8 @@ public struct FednsConfig: Sendable {
     /// `file` or `kubernetes`.
     public var sourceType = "file"
     public var clusterStateFile: String?
+    /// The kubernetes source's settings (`source.kubeconfig`, `source.context`, `source.bookmarkInterval`).
+    public var kube = KubeSourceSettings()
     /// SO_RCVBUF of each UDP listener socket. 4 MiB (as Unbound's recommended `so-rcvbuf: 4m`) queues
     /// thousands of queries, a few hundred ms at 15,000 q/s, where Linux's 208 KiB default holds ~10 ms.
     public var receiveBufferBytes = 4 << 20
@@ -99,6 +101,17 @@ public struct FednsConfig: Sendable {
 
     /// The server-side search path is on by default in sidecar mode only (docs/behaviour.md, the search path).
     public var searchPathOn: Bool { searchPath.enabled ?? (mode == .sidecar) }
+}
+
+/// How the Kubernetes API source connects (docs/configuration.md, `source`).
+public struct KubeSourceSettings: Equatable, Sendable {
+    /// The kubeconfig; nil means in-cluster credentials (the pod's service account).
+    public var kubeconfig: String?
+    /// The kubeconfig's context; nil means its `current-context`.
+    public var context: String?
+    /// How often the API server sends bookmarks; a watch silent for twice this is restarted.
+    public var bookmarkIntervalSeconds: Double = 60
+    public init() {}
 }
 
 /// An IP network in CIDR notation.

@@ -9,6 +9,8 @@ public struct CommandLineSettings: Sendable {
     public var mode: Mode?
     public var clusterStateFile: String?
     public var kubeconfig: String?
+    /// `--context`: the kubeconfig context (else its current-context).
+    public var kubeContext: String?
     public var inCluster = false
     public var kubeDNSConfigDir: String?
     public var listen: [String] = []
@@ -31,8 +33,17 @@ public enum ConfigResolver {
         if let v = environment["NODE_NAME"], !v.isEmpty { c.nodeName = v }
         if let v = environment["POD_NAMESPACE"], !v.isEmpty, c.searchPath.namespace == nil { c.searchPath.namespace = v.asciiLowercased }
         if let v = flags.mode { c.mode = v }
-        if let v = flags.clusterStateFile { c.clusterStateFile = v; c.sourceType = "file" }
-        if flags.kubeconfig != nil || flags.inCluster { c.sourceType = "kubernetes" }
+        if let v = flags.clusterStateFile { c.clusterStateFile = v; c.sourceType = "file"; c.kube.kubeconfig = nil; c.kube.context = nil }
+        if flags.kubeconfig != nil, flags.inCluster {
+            throw ConfigError(field: "--in-cluster", problem: "give either --kubeconfig or --in-cluster, not both")
+        }
+        if flags.clusterStateFile != nil, flags.kubeconfig != nil || flags.inCluster {
+            throw ConfigError(field: "--cluster-state", problem: "the file source and the Kubernetes API source (--kubeconfig, --in-cluster) exclude each other")
+        }
+        // A flag choosing the API source replaces the file's choice of source.
+        if let v = flags.kubeconfig { c.sourceType = "kubernetes"; c.kube.kubeconfig = v; c.clusterStateFile = nil }
+        if flags.inCluster { c.sourceType = "kubernetes"; c.kube.kubeconfig = nil; c.clusterStateFile = nil }
+        if let v = flags.kubeContext { c.kube.context = v }
         if !flags.listen.isEmpty {
             c.listen = try flags.listen.map { s throws(ConfigError) in
                 guard let hp = HostPort(parsing: s, defaultPort: 53) else {
@@ -60,9 +71,14 @@ public enum ConfigResolver {
         if c.sourceType == "file", c.clusterStateFile == nil {
             throw ConfigError(field: "source.file", problem: "the file source needs a cluster state file (--cluster-state or source.file)")
         }
-        if c.sourceType == "kubernetes" {
-            throw ConfigError(field: "source.type", problem: "the kubernetes API source is not available in this build; use the file source")
-                .placed(at: c.locations.locate("source.type"))
+        if c.sourceType == "kubernetes", c.clusterStateFile != nil {
+            throw ConfigError(field: "source.file", problem: "applies to the file source only (source.type: file or --cluster-state)")
+                .placed(at: c.locations.locate("source.file"))
+        }
+        if c.sourceType == "file", c.kube.kubeconfig != nil || c.kube.context != nil {
+            let field = c.kube.kubeconfig != nil ? "source.kubeconfig" : "source.context"
+            throw ConfigError(field: field, problem: "applies to the kubernetes source only (source.type: kubernetes, --kubeconfig or --in-cluster)")
+                .placed(at: c.locations.locate(field))
         }
     }
 

@@ -52,8 +52,19 @@ extension FednsConfig {
         ConfigKeyDoc("ready.listen", type: "`HOST:PORT` or empty", default: "sidecar `0.0.0.0:8181`, node-local the first listen address, port 8181",
                      valid: "an IP address and port; `\"\"` turns it off", meaning: "readiness at `/ready`: 503 until the first cluster sync and during lameduck",
                      example: #"ready: {listen: "169.254.20.10:8181"}"#),
-        ConfigKeyDoc("source.type", type: "string", default: "`file`", valid: "`file` (`kubernetes` is rejected: not in this build)",
-                     meaning: "where the cluster state comes from", example: "source: {type: file}"),
+        ConfigKeyDoc("source.type", type: "string", default: "`file`", valid: "`file`, `kubernetes`",
+                     meaning: "where the cluster state comes from: a file of objects, or the Kubernetes API (list and watch); `--cluster-state`, `--kubeconfig` and `--in-cluster` set it",
+                     example: "source: {type: kubernetes}"),
+        ConfigKeyDoc("source.kubeconfig", type: "path", default: "unset: in-cluster credentials (the pod's service account token and CA, `KUBERNETES_SERVICE_HOST`/`PORT`)",
+                     valid: "a kubeconfig file (token, tokenFile, client certificate; CA data or file; `insecure-skip-tls-verify`); relative paths in it are relative to its directory",
+                     meaning: "the kubernetes source's credentials and server; `--kubeconfig` sets it",
+                     example: "source: {type: kubernetes, kubeconfig: /etc/fedns/kubeconfig}"),
+        ConfigKeyDoc("source.context", type: "string", default: "unset: the kubeconfig's `current-context`", valid: "a context of the kubeconfig",
+                     meaning: "the kubeconfig context to use; `--context` sets it",
+                     example: "source: {type: kubernetes, kubeconfig: /etc/fedns/kubeconfig, context: prod}"),
+        ConfigKeyDoc("source.bookmarkInterval", type: "seconds", default: "`60` (the API server's bookmark period)", valid: "1…3600",
+                     meaning: "how often the API server sends watch bookmarks; a watch silent for twice this long is restarted",
+                     example: "source: {type: kubernetes, bookmarkInterval: 60}"),
         ConfigKeyDoc("source.file", type: "path", default: "unset; the `--cluster-state` flag sets it", valid: "a readable file of Kubernetes objects (YAML or JSON)",
                      meaning: "the file source's objects (Service, EndpointSlice, Node, Namespace, Pod), watched and reloaded within a second",
                      example: "source: {file: /etc/fedns/cluster.yaml}"),
@@ -125,6 +136,12 @@ extension FednsConfig {
                 sourceType = v
             }
             clusterStateFile = try value["file"].string() ?? clusterStateFile
+            kube.kubeconfig = try value["kubeconfig"].string() ?? kube.kubeconfig
+            kube.context = try value["context"].string() ?? kube.context
+            if let v = try value["bookmarkInterval"].seconds() {
+                guard v >= 1, v <= 3600 else { throw value["bookmarkInterval"].fail("must be between 1 and 3600 seconds") }
+                kube.bookmarkIntervalSeconds = v
+            }
         }
     }
 
