@@ -9,7 +9,7 @@ import YAMLReader
 final class Scratch {
     let path: String
     init() throws {
-        var template = Array((NSTemporaryDirectory() + "/fedns-kube-XXXXXX").utf8CString)
+        var template = Array((NSTemporaryDirectory() as NSString).appendingPathComponent("fedns-kube-XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else { throw CocoaError(.fileWriteUnknown) }
         path = String(cString: made)
     }
