@@ -8,7 +8,7 @@ public struct APIEndpoint: Sendable, Equatable {
     public var server: String
     public var tls: TLSMaterial
     public var auth: Authentication
-    /// Where the settings came from, for logs (`kubeconfig /root/.kube/config, context kind-a`, `in-cluster`).
+    /// Where the settings came from, for logs (`kubeconfig ~/.kube/config, context kind-a`, `in-cluster`).
     public var origin: String
 
     public init(server: String, tls: TLSMaterial, auth: Authentication, origin: String) {

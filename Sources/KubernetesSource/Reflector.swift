@@ -84,7 +84,11 @@ public final class Reflector: ServiceLifecycle.Service, Sendable {
             case .forbidden(let verb, _):
                 message = "kubernetes: RBAC forbids it: \(resource.forbiddenAdvice(verb: verb))"
             case .unauthorized:
-                message = "kubernetes: credentials rejected (401); retrying, the token file is re-read"
+                if case .tokenFile = client.endpoint.auth {
+                    message = "kubernetes: credentials rejected (401); the token file is re-read, retrying"
+                } else {
+                    message = "kubernetes: credentials rejected (401); retrying"
+                }
                 metadata["kube.credentials"] = "\(client.endpoint.origin)"
             case .unreachable:
                 message = "kubernetes: API server unreachable; the last snapshot keeps serving, retrying"

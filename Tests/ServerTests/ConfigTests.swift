@@ -358,9 +358,9 @@ import YAMLReader
         c = try resolve("source: {type: kubernetes, kubeconfig: /etc/kc}") { $0.inCluster = true }
         #expect(c.sourceType == "kubernetes")
         #expect(c.kube.kubeconfig == nil)
-        c = try resolve("source: {file: /dev/null}") { $0.kubeconfig = "/root/kc"; $0.kubeContext = "dev" }
+        c = try resolve("source: {file: /dev/null}") { $0.kubeconfig = "kc/config"; $0.kubeContext = "dev" }
         #expect(c.sourceType == "kubernetes")
-        #expect(c.kube.kubeconfig == "/root/kc")
+        #expect(c.kube.kubeconfig == "kc/config")
         #expect(c.kube.context == "dev")
         #expect(c.clusterStateFile == nil)
         // --cluster-state replaces the file's kubernetes source.
