@@ -164,7 +164,7 @@ public final class Reflector: ServiceLifecycle.Service, Sendable {
         let response: HTTPClientResponse
         do throws(APIProblem) {
             response = try await client.get(resource.path,
-                                            query: resource.watchQuery(resourceVersion: resourceVersion, timeoutSeconds: timing.watchTimeoutSeconds),
+                                            query: resource.watchQuery(resourceVersion: resourceVersion, timeoutSeconds: watchTimeout()),
                                             verb: "watch")
         } catch {
             return failed(error, &machine)
@@ -195,6 +195,12 @@ public final class Reflector: ServiceLifecycle.Service, Sendable {
         case .failed(let problem):
             return failed(problem, &machine)
         }
+    }
+
+    /// `timeoutSeconds` of the next watch: between once and twice the setting, as client-go spreads its
+    /// watches, so that reflectors started together do not all reconnect together.
+    private func watchTimeout() -> Int {
+        timing.watchTimeoutSeconds + Int(random() * Double(timing.watchTimeoutSeconds))
     }
 
     /// Reads the event stream chunk by chunk; the events of one chunk are applied together.

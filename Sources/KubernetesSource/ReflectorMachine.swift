@@ -3,7 +3,8 @@ public struct ReflectorTiming: Sendable, Equatable {
     /// How often the API server sends a BOOKMARK on a quiet watch (about a minute in Kubernetes); a watch
     /// silent for twice this is taken for dead and restarted.
     public var bookmarkInterval: Duration = .seconds(60)
-    /// `timeoutSeconds` of each watch request: the server ends the watch then, and it is reopened at once.
+    /// `timeoutSeconds` of each watch request, at least (up to twice this, drawn at random): the server ends
+    /// the watch then, and it is reopened at once.
     public var watchTimeoutSeconds = 300
     /// The first retry's delay; each failure in a row doubles it, up to `backoffCap`.
     public var backoffBase: Duration = .milliseconds(500)

@@ -1,4 +1,6 @@
+import ClusterState
 import KubernetesSource
+import Logging
 import Testing
 
 private typealias Machine = ReflectorMachine
@@ -160,5 +162,35 @@ private func watching(timing: ReflectorTiming = ReflectorTiming()) -> Machine {
         #expect(local[3].listQuery(limit: 500, continueToken: "a b") == "limit=500&continue=a%20b&fieldSelector=metadata.name%3Dnode-1")
         #expect(local[1].watchQuery(resourceVersion: "42", timeoutSeconds: 300)
                     == "watch=1&allowWatchBookmarks=true&resourceVersion=42&timeoutSeconds=300")
+    }
+}
+
+@Suite struct ClusterSyncTests {
+    private func service(_ name: String, _ ip: String) -> ClusterObject {
+        .service(Service(key: ServiceKey(namespace: "default", name: name), kind: .clusterIP([ip]), ports: []))
+    }
+
+    @Test func theFirstSyncWaitsForEveryKindThenEventsAndRelistsChangeTheStore() {
+        let store = SnapshotStore(nodeName: nil)
+        let sync = ClusterSync(store: store, needed: [.service, .namespace], metrics: KubeMetrics(), logger: Logger(label: "test"))
+        sync.listed(.service, [service("a", "10.96.0.1"), service("b", "10.96.0.2")])
+        #expect(store.current == nil)  // namespaces not listed yet: nothing is served
+        // An event on a listed kind before the first sync changes what will be installed.
+        sync.apply([.delete(ObjectRef(kind: .service, namespace: "default", name: "b"))], arrivedAt: 0)
+        #expect(store.current == nil)
+        sync.listed(.namespace, [.namespace("default")])
+        #expect(sync.hasSynced)
+        #expect(store.current?.service("a", namespace: "default") != nil)
+        #expect(store.current?.service("b", namespace: "default") == nil)
+        #expect(store.current?.generation == 1)
+        // After it, events that arrived together are one generation.
+        sync.apply([.upsert(service("c", "10.96.0.3")), .upsert(service("d", "10.96.0.4"))], arrivedAt: 0)
+        #expect(store.current?.generation == 2)
+        #expect(store.current?.service("d", namespace: "default") != nil)
+        // A relist replaces the kind: what it lacks was deleted while away.
+        sync.listed(.service, [service("c", "10.96.0.3")])
+        #expect(store.current?.service("a", namespace: "default") == nil)
+        #expect(store.current?.service("c", namespace: "default") != nil)
+        #expect(store.current?.namespaces.contains("default") == true)
     }
 }

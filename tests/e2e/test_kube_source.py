@@ -351,3 +351,20 @@ def test_in_cluster_credentials_as_a_pod_sees_them(cluster, start_kube_fedns, tm
                                                      "FEDNS_SERVICEACCOUNT_DIR": str(account)})
     assert service_ip(server) == NGINX_IP
     assert "in-cluster" in server.log_text()
+
+
+@pytest.mark.parametrize("config_extra, expected", [
+    ("", None),                                                       # node-local, no search path: no pods
+    ("searchPath: {enabled: true}\n", "fieldSelector=spec.nodeName%3Dnode-a"),   # the own node's pods only
+    ("pods: verified\n", ""),                                         # every pod
+])
+def test_pods_are_watched_only_when_a_feature_needs_them(cluster, start_kube_fedns, tmp_path, config_extra, expected):
+    server = start_kube_fedns(["--kubeconfig", kubeconfig(cluster, tmp_path)], config_extra=config_extra)
+    pod_requests = [e["path"] for e in cluster.request_log() if e["path"].startswith("/api/v1/pods?")]
+    if expected is None:
+        assert pod_requests == []
+    else:
+        assert pod_requests and all(("fieldSelector" in p) == bool(expected) for p in pod_requests), pod_requests
+        assert all(expected in p for p in pod_requests), pod_requests
+        cluster.wait_for_watches("pods")
+    assert service_ip(server) == NGINX_IP
