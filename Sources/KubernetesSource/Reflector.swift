@@ -19,7 +19,7 @@ public final class Reflector: ServiceLifecycle.Service, Sendable {
     let logger: Logger
     let random: @Sendable () -> Double
 
-    init(resource: KubeResource, client: APIClient, sync: ClusterSync, interner: Interner, timing: ReflectorTiming,
+    public init(resource: KubeResource, client: APIClient, sync: ClusterSync, interner: Interner, timing: ReflectorTiming,
                 time: any TimeSource, metrics: KubeMetrics, logger: Logger,
                 random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) {
         self.resource = resource; self.client = client; self.sync = sync; self.interner = interner; self.timing = timing
