@@ -98,6 +98,8 @@ public enum ConfigReference {
         | --- | --- | --- |
         | `NODE_NAME` | `nodeName`, over the file (the Downward API's `spec.nodeName`) | `NODE_NAME=node-1` |
         | `POD_NAMESPACE` | `searchPath.namespace` when the file leaves it unset (the Downward API's `metadata.namespace`) | `POD_NAMESPACE=mynamespace` |
+        | `KUBERNETES_SERVICE_HOST`, `KUBERNETES_SERVICE_PORT` | the API server of the kubernetes source with in-cluster credentials (set by the kubelet in every pod) | `KUBERNETES_SERVICE_HOST=10.96.0.1` |
+        | `FEDNS_SERVICEACCOUNT_DIR` | for tests only: the directory of the in-cluster `token` and `ca.crt`, instead of `/var/run/secrets/kubernetes.io/serviceaccount` | `FEDNS_SERVICEACCOUNT_DIR=/tmp/sa` |
 
         ## Flags
 
