@@ -93,7 +93,9 @@ public final class Reflector: ServiceLifecycle.Service, Sendable {
             case .unreachable:
                 message = "kubernetes: API server unreachable; the last snapshot keeps serving, retrying"
             case .gone:
-                message = "kubernetes: resourceVersion expired (410); relisting"
+                // Routine after compaction or a long outage: the relist is the cure, nothing to act on.
+                logger.info("kubernetes: resourceVersion expired (410); relisting", metadata: metadata)
+                return
             default:
                 message = "kubernetes: request failed; retrying with backoff"
             }
