@@ -9,6 +9,7 @@ import NIOPosix
 import Prometheus
 import Resolver
 import ServiceLifecycle
+import Synchronization
 import YAMLReader
 
 /// Builds everything from a resolved configuration and runs it until SIGTERM/SIGINT.
@@ -43,7 +44,11 @@ public struct FednsApp {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: Self.usableCores)
         let stack = try ResolverStack.build(config: config, group: group, logger: logger)
         var background = stack.services
-        if let clusterSource { background += try clusterSource(stack.snapshots, logger) }
+        let bound = BoundSignal()
+        if let clusterSource {
+            // The source starts once the listeners are bound: until its first sync, cluster names get SERVFAIL (EDE 14).
+            background += try clusterSource(stack.snapshots, logger).map { AfterBound(signal: bound, service: $0) }
+        }
         if let reload {
             background.append(KubeDNSConfigWatcher(reload: reload, engine: stack.engine, snapshots: stack.snapshots, group: group,
                                                    probes: stack.probes, logger: logger))
@@ -52,7 +57,10 @@ public struct FednsApp {
             .init(service: $0, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup)
         }
         let server = FednsServer(config: config, engine: stack.engine, snapshots: stack.snapshots, registry: registry,
-                                 group: group, logger: logger, onBound: onBound)
+                                 group: group, logger: logger, onBound: { [onBound] addresses in
+                                     bound.fire()
+                                     onBound(addresses)
+                                 })
         services.append(.init(service: server, successTerminationBehavior: .gracefullyShutdownGroup,
                               failureTerminationBehavior: .gracefullyShutdownGroup))
         var groupConfig = ServiceGroupConfiguration(services: services, logger: logger)
@@ -92,5 +100,41 @@ public struct FednsApp {
             count + (ch.hexDigitValue?.nonzeroBitCount ?? 0)
         }
         return max(1, min(System.coreCount, allowed))
+    }
+}
+
+/// Fired once when the listeners are bound; waiting ends early on cancellation or graceful shutdown.
+final class BoundSignal: Sendable {
+    private let waiters = Mutex<(fired: Bool, streams: [AsyncStream<Void>.Continuation])>((false, []))
+
+    func fire() {
+        let streams = waiters.withLock { w in
+            w.fired = true
+            defer { w.streams = [] }
+            return w.streams
+        }
+        for stream in streams { stream.finish() }
+    }
+
+    func wait() async {
+        let (stream, continuation) = AsyncStream<Void>.makeStream()
+        let fired = waiters.withLock { w in
+            if !w.fired { w.streams.append(continuation) }
+            return w.fired
+        }
+        if fired { return }
+        for await _ in stream {}
+    }
+}
+
+/// Runs `service` once the listeners are bound.
+struct AfterBound: ServiceLifecycle.Service {
+    let signal: BoundSignal
+    let service: any ServiceLifecycle.Service
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await signal.wait() }
+        guard !Task.isCancelled, !Task.isShuttingDownGracefully else { return }
+        try await service.run()
     }
 }

@@ -175,6 +175,8 @@ def test_initial_sync_then_answers(cluster, start_kube_fedns, tmp_path, credenti
         path = cluster.kubeconfig(str(tmp_path / "kubeconfig"), client_cert=cluster.ca.client_cert(KUBE_USER), embed=False)
     server = start_kube_fedns(["--kubeconfig", path])
     assert_section(ask(server.address, NGINX, "A").answer, f"{NGINX} {T} A {NGINX_IP}")
+    log = server.log_text()
+    assert log.index("fedns listening") < log.index("kubernetes: source starting"), log   # listeners first
     assert answer_kind(server) == "local"
     # dig, as a person would ask.
     out = subprocess.run(["dig", "@127.0.0.1", "-p", str(server.port), "+short", "web.mynamespace.svc.cluster.local", "A"],
