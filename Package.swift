@@ -112,6 +112,8 @@ let package = Package(
         .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "DNSWire", "YAMLReader"]),
         .testTarget(name: "KubernetesSourceTests", dependencies: [
             "KubernetesSource", "Clocks", "ClusterState", "YAMLReader", .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
     ]
 )
