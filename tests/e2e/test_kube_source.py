@@ -53,8 +53,9 @@ class KubeFedns:
             f.write(config)
         self.log = os.path.join(self.workdir, "fedns.log")
         argv = [fedns_binary(), "serve", "--config", self.config_path, "--listen", f"127.0.0.1:{self.port}",
-                "--mode", "node-local", "--node-name", "node-a", *self.args]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("KUBERNETES_")}
+                "--mode", "node-local", *(["--node-name", "node-a"] if "nodeName:" in config else []), *self.args]
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("KUBERNETES_") and k not in ("NODE_NAME", "POD_NAMESPACE", "FEDNS_SERVICEACCOUNT_DIR")}
         with open(self.log, "w") as log:
             self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                          cwd=self.workdir, env={**env, **self.env})
@@ -371,3 +372,19 @@ def test_pods_are_watched_only_when_a_feature_needs_them(cluster, start_kube_fed
         assert all(expected in p for p in pod_requests), pod_requests
         cluster.wait_for_watches("pods")
     assert service_ip(server) == NGINX_IP
+
+
+def test_without_a_node_name_the_log_says_what_is_off(cluster, knot, tmp_path):
+    """Node-local with the search path but no node name: no Node and no pods are watched, and the log says
+    what that turns off; fedns still syncs and serves."""
+    config = fedns_config(knot.address).replace("nodeName: node-a\n", "") + "searchPath: {enabled: true}\n"
+    server = KubeFedns(config, ["--kubeconfig", kubeconfig(cluster, tmp_path)])
+    try:
+        server.start()
+        log = server.log_text()
+        assert "no node name" in log and "cannot tell a client's namespace" in log, log
+        assert service_ip(server) == NGINX_IP
+        paths = [e["path"] for e in cluster.request_log()]
+        assert not any(p.startswith(("/api/v1/nodes", "/api/v1/pods")) for p in paths), paths
+    finally:
+        server.stop()
