@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import bisect
+import calendar
 import collections
 import email.utils
 import gzip
@@ -245,7 +246,7 @@ class Filter:
 
 def _age(created: str | None) -> str:
     try:
-        then = time.mktime(time.strptime(created or "", "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
+        then = calendar.timegm(time.strptime(created or "", "%Y-%m-%dT%H:%M:%SZ"))
     except ValueError:
         return "<unknown>"
     seconds = max(0, int(time.time() - then))
