@@ -491,3 +491,18 @@ def test_standalone_server_with_its_control_socket(tmp_path):
     finally:
         proc.terminate()
         assert proc.wait(10) == 0
+
+
+def test_the_connection_serves_the_next_request_after_a_watch_ends(kube_api):
+    small_cluster(kube_api)
+    client = Client(kube_api)
+    conn = http.client.HTTPSConnection("127.0.0.1", kube_api.port, context=client.ctx, timeout=10)
+    conn.request("GET", f"/api/v1/services?watch=1&resourceVersion={kube_api.resource_version}", headers=client.headers())
+    response = conn.getresponse()
+    kube_api.wait_for_watches("services")
+    kube_api.expire_watches()
+    assert json.loads(response.read())["object"]["code"] == 410      # the whole (chunked) body: one ERROR event
+    sock = conn.sock
+    conn.request("GET", "/api/v1/services", headers=client.headers())
+    assert len(json.loads(conn.getresponse().read())["items"]) == 3
+    assert conn.sock is sock                                           # the same connection (keep-alive)

@@ -1252,8 +1252,7 @@ class KubeAPIServer:
                 status = status_body(410, "Expired", f"too old resource version: {w.cursor} ({self.window_start})")
                 self._unregister(w)
                 self._write_chunk(conn, self._event_line("ERROR", _dumps(status)))
-                self._write_chunk(conn, b"")
-                conn.close()
+                self._write_chunk(conn, b"")      # the response ends; the connection stays, as upstream
                 return
             if w.end == "close":
                 self._unregister(w)
