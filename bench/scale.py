@@ -342,10 +342,13 @@ def report(results: dict) -> str:
     def row(label: str, value: float | None, unit: str, fmt: str, target_key: str) -> None:
         shown = "—" if value is None else f"{value:{fmt}} {unit}"
         rows.append(f"| {label} | {shown} | ≤ {TARGETS[target_key]:g} {unit} | {verdict(value, TARGETS[target_key])} |")
-    row("API: start → first sync", results.get("first_sync_s"), "s", ".2f", "first_sync_s")
-    row("API: resident after sync", results.get("rss_mb"), "MB", ".1f", "rss_mb")
-    row("API: resident peak during relist (410)", results.get("relist_peak_mb"), "MB", ".1f", "relist_peak_mb")
+    if "api" in PHASES:
+        row("API: start → first sync", results.get("first_sync_s"), "s", ".2f", "first_sync_s")
+        row("API: resident after sync", results.get("rss_mb"), "MB", ".1f", "rss_mb")
+        row("API: resident peak during relist (410)", results.get("relist_peak_mb"), "MB", ".1f", "relist_peak_mb")
     for source, key in (("API", "api"), ("file", "file")):
+        if key not in PHASES:
+            continue
         delays = results.get(f"{key}_delays")
         if delays:
             p50, p99 = statistics.median(delays), percentile(delays, 0.99)
