@@ -506,3 +506,18 @@ def test_the_connection_serves_the_next_request_after_a_watch_ends(kube_api):
     conn.request("GET", "/api/v1/services", headers=client.headers())
     assert len(json.loads(conn.getresponse().read())["items"]) == 3
     assert conn.sock is sock                                           # the same connection (keep-alive)
+
+
+def test_truncate_next_list_cuts_the_body_then_lists_are_whole_again(kube_api):
+    small_cluster(kube_api)
+    kube_api.truncate_next_list(100, resource="services")
+    client = Client(kube_api)
+    conn = http.client.HTTPSConnection("127.0.0.1", kube_api.port, context=client.ctx, timeout=10)
+    conn.request("GET", "/api/v1/services", headers=client.headers())
+    response = conn.getresponse()
+    assert response.status == 200
+    with pytest.raises(http.client.IncompleteRead) as cut:
+        response.read()
+    assert len(cut.value.partial) == 100
+    assert client.get("/apis/discovery.k8s.io/v1/endpointslices")[0] == 200    # other resources untouched
+    assert len(client.get("/api/v1/services")[1]["items"]) == 3                # spent once

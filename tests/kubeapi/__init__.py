@@ -40,6 +40,7 @@ Faults (each returns how many open watches it touched; `resource` None means all
     compact()                                forget history: old resourceVersions and continue tokens → 410
     split_next_events(offsets, events=1)     the next events cut into chunks at these byte offsets
     drop_next_event(at=20)                   write `at` bytes of the next event, then reset the connection
+    truncate_next_list(at, resource=None)    the next list response stops after `at` bytes (connection reset)
     silence_watches()                        keep the watches open and send nothing, ever (no bookmarks)
     close_watches()                          end the watches cleanly, as the request timeout does
     stop_listening() / start_listening()     the outage: every connection closed, port refused; then back

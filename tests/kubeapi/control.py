@@ -21,7 +21,7 @@ CALLS = frozenset({
     "put", "put_raw", "delete", "get", "load", "set_ready", "count",
     "set_tokens", "add_token", "revoke_token", "set_rbac", "grant", "revoke",
     "compact", "expire_watches", "split_next_events", "drop_next_event", "silence_watches", "close_watches",
-    "stop_listening", "start_listening", "set_bookmark_interval", "open_watches", "wait_for_watches",
+    "truncate_next_list", "stop_listening", "start_listening", "set_bookmark_interval", "open_watches", "wait_for_watches",
     "written_at", "request_log", "resource_version", "put_many",
 })
 

@@ -136,6 +136,14 @@ class Principal:
     groups: tuple[str, ...]
 
 
+class TruncatedResponse(Exception):
+    """A fault plan: send this response's head and only its first `at` bytes, then reset the connection."""
+
+    def __init__(self, body: bytes, at: int):
+        super().__init__("truncated response")
+        self.body, self.at = body, at
+
+
 class HTTPError(Exception):
     """An error answered with a Status body."""
 
@@ -437,6 +445,7 @@ class KubeAPIServer:
         self._watch_ids = 0
         self._connections: set[Connection] = set()
         self._written: collections.OrderedDict[int, float] = collections.OrderedDict()
+        self._truncate_lists: dict[str | None, int] = {}    # resource (None: any) → bytes sent
         self.requests: collections.deque = collections.deque(maxlen=2000)
         self._listener: socket.socket | None = None
         self._accept_thread: threading.Thread | None = None
@@ -808,6 +817,12 @@ class KubeAPIServer:
             w.drop_at = at
         return len(watches)
 
+    def truncate_next_list(self, at: int, resource: str | None = None) -> None:
+        """The next list response (of `resource`, or of any) announces its full Content-Length, sends only its
+        first `at` bytes, then resets the connection: a truncated stream."""
+        with self._lock:
+            self._truncate_lists[self._resource_of(resource).name if resource else None] = at
+
     def silence_watches(self, resource: str | None = None) -> int:
         """The open watches (of `resource`, or all) go silent for good: connection kept, nothing sent, not even
         bookmarks. New watches are normal."""
@@ -977,6 +992,14 @@ class KubeAPIServer:
             else:
                 self._send(conn, 200, result)
             return True
+        except TruncatedResponse as t:
+            head = (f"HTTP/1.1 200 OK\r\nAudit-Id: {uuid.uuid4()}\r\nCache-Control: no-cache, private\r\n"
+                    f"Content-Type: application/json\r\nDate: {email.utils.formatdate(usegmt=True)}\r\n"
+                    f"Content-Length: {len(t.body)}\r\n\r\n").encode()
+            with conn.write_lock:
+                conn.sock.sendall(head + t.body[:t.at])
+            conn.close(abrupt=True)
+            return False
         except HTTPError as e:
             entry["code"] = e.code
             self._send(conn, e.code, _dumps(status_body(e.code, e.reason, e.message, e.details)), e.headers)
@@ -1116,9 +1139,17 @@ class KubeAPIServer:
             if not filt.fields and not filt.labels:
                 meta += f',"remainingItemCount":{n - i}'
         if table:
-            return table_bytes(res.name, page, meta)
-        head = f'{{"kind":"{res.kind}List","apiVersion":"{res.group_version}","metadata":{{{meta}}},"items":['.encode()
-        return head + b",".join(s.item for s in page) + b"]}"
+            body = table_bytes(res.name, page, meta)
+        else:
+            head = f'{{"kind":"{res.kind}List","apiVersion":"{res.group_version}","metadata":{{{meta}}},"items":['.encode()
+            body = head + b",".join(s.item for s in page) + b"]}"
+        with self._lock:
+            at = self._truncate_lists.pop(res.name, None)
+            if at is None:
+                at = self._truncate_lists.pop(None, None)
+        if at is not None:
+            raise TruncatedResponse(body, at)
+        return body
 
     # -- watches ---------------------------------------------------------------------------
 
