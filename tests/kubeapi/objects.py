@@ -152,12 +152,13 @@ def endpoint(address: str | list[str], *, ready: bool = True, serving: bool | No
     ep: dict[str, Any] = {"addresses": addresses,
                           "conditions": {"ready": ready, "serving": ready if serving is None else serving,
                                          "terminating": terminating}}
+    # The API server's field order: addresses, conditions, hostname, targetRef, nodeName, zone.
     if hostname:
         ep["hostname"] = hostname
+    pod_name = pod or "pod-" + addresses[0].replace(".", "-").replace(":", "-")
+    ep["targetRef"] = {"kind": "Pod", "namespace": namespace, "name": pod_name, "uid": uid_for("Pod", namespace, pod_name)}
     if node_name:
         ep["nodeName"] = node_name
-    pod_name = pod or "pod-" + addresses[0].replace(".", "-").replace(":", "-")
-    ep["targetRef"] = {"kind": "Pod", "name": pod_name, "namespace": namespace, "uid": uid_for("Pod", namespace, pod_name)}
     if zone:
         ep["zone"] = zone
     return ep
