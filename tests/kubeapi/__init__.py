@@ -26,7 +26,7 @@ The store (every write bumps the one resourceVersion and reaches the open watche
     resource_version, count(resource)
     request_log(since=0)             recent requests: method, path with query, user, code, accept, time
 
-Credentials and RBAC:
+Credentials and RBAC (api.url is https://127.0.0.1:PORT; api.ca.cert the CA file, as a pod mounts it):
     tokens={token: user | (user, groups)}; set_tokens / add_token / revoke_token (rotation)
     api.ca.client_cert(user, groups, key_type="ec"|"rsa") → CertFiles (PEM paths and bytes), CN/O
     rbac=None allows everything; set_rbac({user_or_group: [(verb, resource)]}), grant(), revoke();
@@ -34,7 +34,7 @@ Credentials and RBAC:
     kubeconfig(path, token=…, token_file=…, client_cert=…, embed=True, insecure=False)
     compress=True: lists of 128 KiB or more are gzipped for clients sending Accept-Encoding: gzip
 
-Faults (each returns how many open watches it touched; `resource` None means all):
+Faults (`resource` None means all; the watch faults return how many open watches they touched):
     expire_watches(resource, compact=True)   ERROR event with a 410 Status, end of stream; with compact
                                              a resume from the old resourceVersion gets 410 too
     compact()                                forget history: old resourceVersions and continue tokens → 410
@@ -48,6 +48,7 @@ Faults (each returns how many open watches it touched; `resource` None means all
     wait_for_watches(resource, count, timeout), open_watches(resource)
     written_at(rv, timeout)                  time.monotonic() when event rv was first written to a watch
 
+In pytest, the `kube_api` fixture (tests/e2e/conftest.py) is a started server with an empty cluster.
 Standalone (benchmark, manual use): `python3 -m tests.kubeapi --help`; the control socket takes the
 same calls as JSON lines (tests/kubeapi/control.py, `Control(path).put(obj)`).
 """
