@@ -19,7 +19,7 @@ import time
 import pytest
 
 from conftest import KUBE_TOKEN, KUBE_USER, REPO_ROOT
-from tests.kubeapi import KubeAPIServer, objects
+from tests.kubeapi import CA, KubeAPIServer, objects
 from tests.kubeapi.control import Control
 
 KUBECTL = shutil.which("kubectl")
@@ -521,3 +521,26 @@ def test_truncate_next_list_cuts_the_body_then_lists_are_whole_again(kube_api):
     assert len(cut.value.partial) == 100
     assert client.get("/apis/discovery.k8s.io/v1/endpointslices")[0] == 200    # other resources untouched
     assert len(client.get("/api/v1/services")[1]["items"]) == 3                # spent once
+
+
+@needs_kubectl
+def test_kubeconfig_variants_kubectl_accepts(kube_api, tmp_path):
+    """The kubeconfig shapes fedns's tests use: a token file, CA as a file, insecure-skip-tls-verify."""
+    small_cluster(kube_api)
+    token_file = tmp_path / "token"
+    token_file.write_text(KUBE_TOKEN + "\n")
+    for name, kwargs in (("token-file", {"token_file": str(token_file), "embed": False}),
+                         ("insecure", {"token": KUBE_TOKEN, "insecure": True})):
+        config = kube_api.kubeconfig(str(tmp_path / name), **kwargs)
+        result = kubectl(config, "get", "namespaces")
+        assert result.returncode == 0, f"{name}: {result.stderr}"
+        assert result.stdout.split()[3:5] == ["ns-0", "Active"]
+    # A CA that did not sign the server's certificate: kubectl refuses the server.
+    stranger = CA(str(tmp_path / "other-ca"))
+    config = kube_api.kubeconfig(str(tmp_path / "wrong-ca"), token=KUBE_TOKEN, embed=False)
+    with open(config) as f:
+        text = f.read().replace(kube_api.ca.cert, stranger.cert)
+    with open(config, "w") as f:
+        f.write(text)
+    result = kubectl(config, "get", "namespaces")
+    assert result.returncode != 0 and "certificate signed by unknown authority" in result.stderr
