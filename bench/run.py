@@ -1,12 +1,21 @@
 """CPU cost per answered query, fedns against Unbound with the same records (see bench/bench.sh).
 
-Each server is pinned to CPU 1 and dnsperf to CPU 0; dnsperf offers a fixed rate below
-saturation, so the figure that matters is the server's CPU time (utime+stime from
-/proc/PID/stat) divided by the queries it answered, and above all the fedns/Unbound ratio:
-absolute figures drift between runs on a shared machine, ratios hold.
+Each server is pinned to CPU 1 and dnsperf (and Knot, the forwarded zone's server) to CPU 0;
+dnsperf offers a fixed rate below saturation, so the figure that matters is the server's CPU time
+(utime+stime from /proc/PID/stat) divided by the queries it answered, and above all the
+fedns/Unbound ratio: absolute figures drift between runs on a shared machine, ratios hold.
 
-Environment: RATE (dnsperf -Q, default 20000), DURATION (-l, default 10), SERVICES (1000),
-SERVERS ("unbound fedns"), FEDNS_BIN (default .build/release/fedns), BENCH_OUT (bench-out/).
+Rows (the paths a pod's queries take): cluster names (pre-rendered) at RATE and HIGH_RATE;
+cluster-zone NXDOMAIN and NODATA; forwarded names answered from the cache; forwarded names that
+miss it (unique names, SLOW_RATE); then the pod mix (`ndots:5` walks, A and AAAA): saturation of
+each server, and fedns at 80 % of its own saturation (lost queries, kernel drops, p99 latency of
+cluster answers from a probe beside the load). Last, instructions per query on each path from a
+callgrind pass (bench/callgrind.py; CALLGRIND=0 skips it).
+
+Environment: RATE (20000), HIGH_RATE (50000), SLOW_RATE (5000), DURATION (dnsperf -l, 10),
+MIX_SECONDS (10), SERVICES (1000), SERVERS ("unbound fedns"), FEDNS_BIN (default
+.build/release/fedns), BENCH_OUT (bench-out/), CALLGRIND (1), SMOKE (1: two seconds a row,
+low rates and 200 queries a callgrind path: checks the script, measures nothing).
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -25,17 +35,35 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
 sys.path.insert(0, HERE)
 
+import callgrind  # noqa: E402
 import gen  # noqa: E402
 from servers import Fedns, Knot, ServerExited, ask, free_port, tail, wait_until  # noqa: E402
 
-RATE = int(os.environ.get("RATE", "20000"))
-DURATION = int(os.environ.get("DURATION", "10"))
+SMOKE = os.environ.get("SMOKE") == "1"
+RATE = int(os.environ.get("RATE", "2000" if SMOKE else "20000"))
+HIGH_RATE = int(os.environ.get("HIGH_RATE", "4000" if SMOKE else "50000"))
+SLOW_RATE = int(os.environ.get("SLOW_RATE", "1000" if SMOKE else "5000"))
+DURATION = int(os.environ.get("DURATION", "2" if SMOKE else "10"))
+MIX_SECONDS = int(os.environ.get("MIX_SECONDS", "3" if SMOKE else "10"))
 SERVICES = int(os.environ.get("SERVICES", "1000"))
 SERVERS = os.environ.get("SERVERS", "unbound fedns").split()
+CALLGRIND = os.environ.get("CALLGRIND", "1") == "1"
+CALLGRIND_QUERIES = 200 if SMOKE else 2000
 OUT = os.environ.get("BENCH_OUT", os.path.join(REPO, "bench-out"))
 SERVER_CPU, CLIENT_CPU = "1", "0"
 TICK_US = 1_000_000 / os.sysconf("SC_CLK_TCK")
-TARGET_RATIO = 1.5
+
+# (row, query file, offered rate)
+SCENARIOS = [
+    ("cluster names", "cluster", RATE),
+    ("cluster names", "cluster", HIGH_RATE),
+    ("cluster NXDOMAIN/NODATA", "negative", SLOW_RATE),
+    ("forwarded, cache hit", "forward", RATE),
+    ("forwarded, cache miss", "miss", SLOW_RATE),
+]
+# fedns / Unbound CPU per answer (issue 10's targets).
+TARGETS = {"cluster names": 0.75, "cluster NXDOMAIN/NODATA": 0.75, "forwarded, cache hit": 0.9,
+           "forwarded, cache miss": 1.0}
 
 
 def cpu_us(pid: int) -> float:
@@ -78,8 +106,9 @@ def parse_dnsperf(text: str) -> dict:
 class Unbound:
     """Debian's unbound in the foreground with the same records as fedns, forwarding the bench zone to Knot."""
 
-    def __init__(self, local_data: str, upstream: tuple[str, int]):
+    def __init__(self, local_data: str, upstream: tuple[str, int], prefix: list[str] | None = None):
         self.local_data, self.upstream = local_data, upstream
+        self.prefix = ["taskset", "-c", SERVER_CPU] if prefix is None else prefix
         self.host, self.port = "127.0.0.3", free_port("127.0.0.3")
 
     def start(self) -> "Unbound":
@@ -104,14 +133,14 @@ class Unbound:
             raise RuntimeError(f"unbound-checkconf: {check.stdout}{check.stderr}")
         self.log = os.path.join(self.workdir, "unbound.log")
         with open(self.log, "w") as log:
-            self.proc = subprocess.Popen(["taskset", "-c", SERVER_CPU, "unbound", "-d", "-c", conf],
+            self.proc = subprocess.Popen([*self.prefix, "unbound", "-d", "-c", conf],
                                          stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
         def answers():
             if self.proc.poll() is not None:
                 raise ServerExited(f"unbound exited {self.proc.returncode}: {tail(self.log)}")
             return ask(self.address, "svc-0.ns-0.svc.cluster.local.", "A", timeout=0.3).answer
-        wait_until(answers, 15, what="unbound")
+        wait_until(answers, 60, what="unbound")
         return self
 
     @property
@@ -145,58 +174,146 @@ def fedns_config(upstream: tuple[str, int]) -> str:
     )
 
 
-def measure(server, name: str, scenario: str, queries: str) -> dict:
+ANSWERED = ("NOERROR", "NXDOMAIN")
+
+
+def answered(stats: dict) -> int:
+    """Queries that got the answer the data holds (NOERROR, NODATA, NXDOMAIN); SERVFAIL and REFUSED are not answers."""
+    return sum(stats["rcodes"].get(code, 0) for code in ANSWERED)
+
+
+def measure(server, name: str, scenario: str, queries: str, rate: int) -> dict:
     before = cpu_us(server.pid)
-    stats = dnsperf(server.address, queries, seconds=DURATION)
+    stats = dnsperf(server.address, queries, seconds=DURATION, rate=rate)
     used = cpu_us(server.pid) - before
-    answered = stats["noerror"]
-    return {"server": name, "scenario": scenario, **stats, "answered": answered, "cpu_us": used,
-            "us_per_answer": used / answered if answered else float("inf")}
+    done = answered(stats)
+    return {"server": name, "scenario": scenario, "rate": rate, **stats, "answered": done, "cpu_us": used,
+            "us_per_answer": used / done if done else float("inf")}
+
+
+def udp_drops(port: int) -> int:
+    """The kernel's receive-queue drops summed over every UDP socket bound to `port` (/proc/net/udp, last column)."""
+    total = 0
+    for table in ("/proc/net/udp", "/proc/net/udp6"):
+        try:
+            with open(table) as f:
+                next(f)
+                for line in f:
+                    fields = line.split()
+                    if int(fields[1].rsplit(":", 1)[1], 16) == port:
+                        total += int(fields[-1])
+        except FileNotFoundError:
+            continue
+    return total
+
+
+def latencies(server: tuple[str, int], queries: str, seconds: int, rate: int) -> list[float]:
+    """Per-answer latency in seconds from a verbose dnsperf run (`> RCODE name TYPE seconds` lines)."""
+    argv = ["taskset", "-c", CLIENT_CPU, "dnsperf", "-s", server[0], "-p", str(server[1]), "-d", queries,
+            "-l", str(seconds), "-Q", str(rate), "-v"]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 30)
+    return sorted(float(m) for m in re.findall(r"^> (?:NOERROR|NXDOMAIN) \S+ \S+ ([0-9.]+)$", out.stdout, re.M))
+
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    if not sorted_values:
+        return float("inf")
+    return sorted_values[min(len(sorted_values) - 1, int(p * len(sorted_values)))]
+
+
+def warm(server, files: dict) -> None:
+    """Unmeasured passes: lazy pre-rendering (fedns) and first-use costs; the cache filled from Knot."""
+    dnsperf(server.address, files["cluster"], passes=2, rate=None)
+    dnsperf(server.address, files["negative"], passes=2, rate=None)
+    first = dnsperf(server.address, files["forward"], passes=1, rate=None)
+    if first["noerror"] < gen.FORWARD_NAMES:
+        print(f"warning: {first['noerror']}/{gen.FORWARD_NAMES} forwarded names answered on the first pass",
+              file=sys.stderr)
+    dnsperf(server.address, files["forward"], passes=1, rate=None)
 
 
 def bench_server(name: str, server, files: dict) -> list[dict]:
+    warm(server, files)
     results = []
-    # Warm-up pass, not measured: lazy pre-rendering (fedns) and first-use costs.
-    dnsperf(server.address, files["cluster"], passes=2)
-    results.append(measure(server, name, "cluster names", files["cluster"]))
-    # First pass fills the cache from Knot; the measured pass is answered from cache.
-    warm = dnsperf(server.address, files["forward"], passes=1)
-    if warm["noerror"] < gen.FORWARD_NAMES:
-        print(f"warning: {name} answered {warm['noerror']}/{gen.FORWARD_NAMES} forwarded names on the first pass",
-              file=sys.stderr)
-    results.append(measure(server, name, "forwarded (cached)", files["forward"]))
+    for scenario, key, rate in SCENARIOS:
+        # Unique names: a fresh file per server, so no name was ever cached.
+        queries = files[key]() if callable(files[key]) else files[key]
+        results.append(measure(server, name, scenario, queries, rate))
     return results
 
 
-def table(results: list[dict], skipped: dict[str, str]) -> str:
-    base = {(r["scenario"]): r["us_per_answer"] for r in results if r["server"] == "unbound"}
-    offered = RATE * DURATION
-    rows = ["| scenario | server | offered | sent | answered | lost | CPU µs / answer | fedns / unbound |",
-            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+def pod_mix(name: str, server, files: dict) -> dict:
+    """Saturation on the pod mix: as many queries as the server answers from 4 clients, 500 outstanding."""
+    sat = dnsperf(server.address, files["mix"](), seconds=MIX_SECONDS, rate=None, clients=4, outstanding=500)
+    return {"server": name, "saturation": sat["completed"] / MIX_SECONDS, "sat_lost": sat["lost"]}
+
+
+def pod_mix_at(result: dict, server, files: dict, rate: int) -> None:
+    """The pod mix offered at `rate`, with a probe of cluster names (200 q/s) beside it timing each answer."""
+    result["rate_80"] = rate
+    drops_before = udp_drops(server.address[1])
+    load: dict = {}
+    thread = threading.Thread(target=lambda: load.update(
+        dnsperf(server.address, files["mix"](), seconds=MIX_SECONDS, rate=rate, clients=4, outstanding=500)))
+    thread.start()
+    probe = latencies(server.address, files["cluster"], max(1, MIX_SECONDS - 2), 200)
+    thread.join()
+    result.update(lost_80=load["lost"], sent_80=load["sent"], kernel_drops=udp_drops(server.address[1]) - drops_before,
+                  cluster_p99_ms=percentile(probe, 0.99) * 1000, probe_answers=len(probe))
+
+
+def table(results: list[dict], mixes: list[dict], counts: dict, skipped: dict[str, str]) -> str:
+    base = {(r["scenario"], r["rate"]): r["us_per_answer"] for r in results if r["server"] == "unbound"}
+    rows = ["| scenario | server | offered/s | sent | answered | lost | CPU µs / answer | fedns / unbound | target |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    verdicts = []
     for r in results:
-        ratio = ""
-        if r["server"] == "fedns" and r["scenario"] in base and base[r["scenario"]]:
-            ratio = f"{r['us_per_answer'] / base[r['scenario']]:.2f}×"
-        rows.append(f"| {r['scenario']} | {r['server']} | {offered} | {r['sent']} | {r['answered']} | {r['lost']} "
-                    f"| {r['us_per_answer']:.2f} | {ratio} |")
-    lines = rows + ["", f"dnsperf -Q {RATE} -l {DURATION}, {SERVICES} ClusterIP services; server on CPU {SERVER_CPU}, "
-                        f"dnsperf on CPU {CLIENT_CPU}; CPU = utime+stime from /proc/PID/stat."]
-    fedns_cluster = next((r for r in results if r["server"] == "fedns" and r["scenario"] == "cluster names"), None)
-    if fedns_cluster and "cluster names" in base:
-        ratio = fedns_cluster["us_per_answer"] / base["cluster names"]
-        # dnsperf holds back when answers lag (at most 100 outstanding): sent below offered is loss too.
-        kept_up = fedns_cluster["sent"] >= 0.99 * offered
-        ok = ratio <= TARGET_RATIO and fedns_cluster["lost"] == 0 and kept_up
-        lines.append(f"Target: fedns ≤ {TARGET_RATIO}× Unbound on cluster names with zero lost — "
-                     f"{'met' if ok else 'NOT met'} ({ratio:.2f}×, {fedns_cluster['lost']} lost"
-                     f"{'' if kept_up else ', did not keep up with the offered rate'}).")
+        ratio, target = "", ""
+        key = (r["scenario"], r["rate"])
+        if r["server"] == "fedns" and base.get(key):
+            value = r["us_per_answer"] / base[key]
+            limit = TARGETS[r["scenario"]]
+            kept_up = r["sent"] >= 0.99 * r["rate"] * DURATION
+            ok = value <= limit and r["lost"] == 0 and kept_up
+            ratio, target = f"{value:.2f}×", f"≤ {limit}× {'met' if ok else 'NOT met'}"
+            verdicts.append(ok)
+        rows.append(f"| {r['scenario']} | {r['server']} | {r['rate']} | {r['sent']} | {r['answered']} | {r['lost']} "
+                    f"| {r['us_per_answer']:.2f} | {ratio} | {target} |")
+    lines = rows + ["", f"dnsperf -l {DURATION}, {SERVICES} ClusterIP services; server on CPU {SERVER_CPU}, "
+                        f"dnsperf and Knot on CPU {CLIENT_CPU}; CPU = utime+stime from /proc/PID/stat; answered = "
+                        "NOERROR (NODATA included) and NXDOMAIN; a server that sent fewer than 99 % of the offered "
+                        "queries did not keep up."]
+    if mixes:
+        lines += ["", "| pod mix | saturation q/s | at 80 % of fedns's: offered/s | lost | kernel drops | cluster p99 ms |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: |"]
+        for m in mixes:
+            at80 = (f"{m['rate_80']} | {m['lost_80']} | {m['kernel_drops']} | {m['cluster_p99_ms']:.2f}"
+                    if "rate_80" in m else "| | |")
+            lines.append(f"| {m['server']} | {m['saturation']:.0f} | {at80} |")
+        sat = {m["server"]: m for m in mixes}
+        if "fedns" in sat and "unbound" in sat and sat["unbound"]["saturation"]:
+            f = sat["fedns"]
+            ratio = f["saturation"] / sat["unbound"]["saturation"]
+            ok = ratio >= 1.2 and f.get("kernel_drops", 1) == 0 and f.get("cluster_p99_ms", 1e9) < 1.0
+            verdicts.append(ok)
+            lines.append(f"Pod mix target (saturation ≥ 1.2× Unbound's; at 80 % of it 0 kernel drops and cluster "
+                         f"p99 < 1 ms): {'met' if ok else 'NOT met'} ({ratio:.2f}×).")
+    if counts:
+        lines += ["", "| instructions / query (callgrind) | " + " | ".join(counts) + " |",
+                  "| --- |" + " ---: |" * len(counts)]
+        for path in callgrind.PATHS:
+            cells = [f"{c[path]['instructions']:,.0f} ({c[path]['mallocs']:.1f} malloc)" if path in c else ""
+                     for c in counts.values()]
+            lines.append(f"| {path} | " + " | ".join(cells) + " |")
     for name, why in skipped.items():
         lines.append(f"{name}: not run ({why}).")
+    if verdicts:
+        lines.append(f"Targets: {sum(verdicts)} of {len(verdicts)} met.")
     return "\n".join(lines) + "\n"
 
 
 def main() -> int:
-    for tool in ("dnsperf", "taskset", "unbound", "knotd"):
+    for tool in ("dnsperf", "taskset", "unbound", "knotd") + (("valgrind",) if CALLGRIND else ()):
         if not shutil.which(tool) and not os.path.exists(f"/usr/sbin/{tool}"):
             print(f"bench: {tool} missing: run scripts/install-deps.sh", file=sys.stderr)
             return 1
@@ -204,25 +321,41 @@ def main() -> int:
         print("bench: needs two CPUs (server and dnsperf pinned apart)", file=sys.stderr)
         return 1
     work = tempfile.mkdtemp(prefix="fedns-bench-")
-    files = {"cluster": os.path.join(work, "queries-cluster.txt"), "forward": os.path.join(work, "queries-forward.txt")}
-    with open(files["cluster"], "w") as f:
-        f.write(gen.cluster_queries(SERVICES))
-    with open(files["forward"], "w") as f:
-        f.write(gen.forward_queries())
+
+    def write(name: str, text: str) -> str:
+        path = os.path.join(work, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def fresh(kind: str, make):
+        """A new query file on every call: unique names never repeat between runs, so none is cached."""
+        uses = iter(range(1, 1 << 20))
+        return lambda: write(f"queries-{kind}-{(n := next(uses))}.txt", make(n * 1009))
+
+    files: dict = {"cluster": write("queries-cluster.txt", gen.cluster_queries(SERVICES)),
+                   "forward": write("queries-forward.txt", gen.forward_queries()),
+                   "negative": write("queries-negative.txt", gen.negative_queries(SERVICES)),
+                   "miss": fresh("miss", lambda seed: gen.miss_queries(SLOW_RATE * DURATION * 2, seed=seed)),
+                   "mix": fresh("mix", lambda seed: gen.pod_mix(SERVICES, 40_000 if SMOKE else 800_000, seed=seed))}
     knot = Knot({gen.FORWARD_ZONE: gen.forward_zone()}, prefix=["taskset", "-c", CLIENT_CPU]).start()
-    results, skipped = [], {}
+    binary = os.environ.get("FEDNS_BIN") or os.path.join(REPO, ".build", "release", "fedns")
+    results, mixes, skipped = [], [], {}
+
+    def start(name: str, prefix: list[str], work: str | None = None):
+        if name == "unbound":
+            return Unbound(gen.unbound_local_data(SERVICES), knot.address, prefix=prefix).start()
+        if name == "fedns":
+            return Fedns(fedns_config(knot.address), gen.state_yaml(SERVICES), host="127.0.0.4", prefix=prefix,
+                         binary=callgrind.without_debug_info(binary, work) if work else binary,
+                         extra_args=["--mode", "node-local", "--node-name", "bench-node"]).start(timeout=900 if work else 60)
+        raise RuntimeError(f"unknown server {name}")
+
     try:
-        for name in SERVERS:
+        # fedns first on the pod mix: its saturation sets the 80 % rate.
+        for name in sorted(SERVERS, key=lambda n: n != "fedns"):
             try:
-                if name == "unbound":
-                    server = Unbound(gen.unbound_local_data(SERVICES), knot.address).start()
-                elif name == "fedns":
-                    binary = os.environ.get("FEDNS_BIN") or os.path.join(REPO, ".build", "release", "fedns")
-                    server = Fedns(fedns_config(knot.address), gen.state_yaml(SERVICES), host="127.0.0.4",
-                                   prefix=["taskset", "-c", SERVER_CPU], binary=binary,
-                                   extra_args=["--mode", "node-local", "--node-name", "bench-node"]).start(timeout=60)
-                else:
-                    raise RuntimeError(f"unknown server {name}")
+                server = start(name, ["taskset", "-c", SERVER_CPU])
             except Exception as e:  # report the other server's half rather than nothing
                 skipped[name] = str(e).splitlines()[0]
                 print(f"bench: {name} did not start: {e}", file=sys.stderr)
@@ -230,12 +363,27 @@ def main() -> int:
             try:
                 print(f"bench: {name} on {server.address[0]}:{server.address[1]}, pid {server.pid}", file=sys.stderr)
                 results.extend(bench_server(name, server, files))
+                mix = pod_mix(name, server, files)
+                if name == "fedns":
+                    pod_mix_at(mix, server, files, int(0.8 * mix["saturation"]))
+                mixes.append(mix)
             finally:
                 server.stop()
+        counts = {}
+        if CALLGRIND:
+            for name in SERVERS:
+                if name in skipped:
+                    continue
+                try:
+                    counts[name] = callgrind.measure(lambda prefix, work, name=name: start(name, prefix, work), knot.address,
+                                                     queries=CALLGRIND_QUERIES, services=SERVICES)
+                except Exception as e:
+                    print(f"bench: callgrind pass of {name} failed: {e}", file=sys.stderr)
     finally:
         knot.stop()
         shutil.rmtree(work, ignore_errors=True)
-    text = table(results, skipped)
+    results.sort(key=lambda r: ([s for s, _, _ in SCENARIOS].index(r["scenario"]), r["rate"], r["server"] != "unbound"))
+    text = table(results, mixes, counts, skipped)
     os.makedirs(OUT, exist_ok=True)
     with open(os.path.join(OUT, "results.md"), "w") as f:
         f.write(text)

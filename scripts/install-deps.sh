@@ -4,7 +4,7 @@
 # Prints one line per thing it installed; silent when everything is there.
 set -euo pipefail
 
-APT_PACKAGES=(libldns-dev pkg-config bind9-dnsutils knot-dnsutils knot unbound dnsperf iproute2 python3-pip musl-tools)
+APT_PACKAGES=(libldns-dev pkg-config bind9-dnsutils knot-dnsutils knot unbound dnsperf iproute2 python3-pip musl-tools valgrind gcc binutils)
 PY_PACKAGES=(dnspython:dns pytest:pytest pymarkdownlnt:pymarkdown cryptography:cryptography)   # PyPI name:import name
 
 PYTHON=${PYTHON:-python3}

@@ -1,0 +1,229 @@
+"""Instructions and mallocs per query on each path a pod's queries take, counted by callgrind.
+
+callgrind counts the instructions a process executes in user space the same way on every run,
+whatever else the machine is doing, so unlike CPU time the figure is stable on a shared machine.
+The server runs under `valgrind --tool=callgrind`; for each path its queries are first sent once
+unmeasured (fedns renders answers lazily and the cache fills), then the counters are zeroed
+(`callgrind_control -z`), the same queries are sent again one at a time (one outstanding: every
+wake-up reads one datagram, so the count does not depend on timing), and the counters are dumped
+(`callgrind_control -d`) and divided by the number of queries. Paths:
+
+- cluster: Service names, answered from the pre-rendered table;
+- negative: cluster-zone NXDOMAIN (an external name as its first `ndots:5` candidate) and NODATA
+  (AAAA of an IPv4-only Service);
+- cache-hit: forwarded names answered from the cache;
+- cache-miss: unique forwarded names, each sent to the upstream (Knot, outside the count).
+
+As a check (`--check BASELINE`, what scripts/test.sh runs against the debug build) it fails when
+the instructions per query of a guarded path (cluster, cache-hit) rise more than 25 % over the
+committed baseline; `--update BASELINE` rewrites the baseline from this run. `bench/run.py` uses
+`measure` for its instructions-per-query table, for fedns and Unbound alike.
+
+Usage: python3 bench/callgrind.py [--binary BIN] [--queries N] [--check FILE | --update FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
+sys.path.insert(0, HERE)
+
+import dns.message  # noqa: E402
+import dns.rcode  # noqa: E402
+
+import gen  # noqa: E402
+
+PATHS = ["cluster", "negative", "cache-hit", "cache-miss"]
+GUARDED = ["cluster", "cache-hit"]
+ALLOWED_RISE = 0.25
+MALLOC_NAMES = {"malloc", "calloc", "realloc", "posix_memalign", "aligned_alloc", "memalign"}
+VALGRIND = ["valgrind", "--tool=callgrind", "--dump-instr=no", "--collect-jumps=no"]
+
+
+def valgrind_prefix(work: str) -> list[str]:
+    """The command prefix that runs a server under callgrind, with the sigsuspend shim preloaded
+    (libdispatch's sigsuspend crashes valgrind 3.19 otherwise; see bench/sigsuspend-shim.c)."""
+    shim = os.path.join(work, "sigsuspend-shim.so")
+    if not os.path.exists(shim):
+        subprocess.run(["cc", "-O2", "-shared", "-fPIC", "-o", shim, os.path.join(HERE, "sigsuspend-shim.c")], check=True)
+    return ["env", f"LD_PRELOAD={shim}", *VALGRIND, f"--callgrind-out-file={work}/callgrind.out"]
+
+
+def without_debug_info(binary: str, work: str) -> str:
+    """A copy of `binary` without DWARF: valgrind 3.19 cannot read what Swift 6's clang writes and
+    gives up; the symbol table stays, so profiles still name functions."""
+    copy = os.path.join(work, os.path.basename(binary) + "-nodebug")
+    subprocess.run(["objcopy", "--strip-debug", binary, copy], check=True)
+    return copy
+
+
+def path_queries(path: str, count: int, services: int, seed: int = 0) -> list[tuple[str, str]]:
+    """`count` (name, type) pairs for `path`, repeating the path's names as needed (cache-miss: unique
+    names, a different set for each `seed`)."""
+    if path == "cluster":
+        lines = gen.cluster_queries(services).split("\n")
+    elif path == "negative":
+        lines = gen.negative_queries(services).split("\n")
+    elif path == "cache-hit":
+        lines = gen.forward_queries().split("\n")
+    else:
+        lines = gen.miss_queries(count, seed=os.getpid() * 10 + seed).split("\n")
+    pairs = [tuple(line.split()) for line in lines if line]
+    return [pairs[i % len(pairs)] for i in range(count)]
+
+
+def ask_all(client: socket.socket, server: tuple[str, int], queries: list[tuple[str, str]], path: str) -> None:
+    """Sends each query and waits for its answer (one outstanding); a wrong answer is an error."""
+    for i, (name, rdtype) in enumerate(queries):
+        query = dns.message.make_query(name, rdtype, use_edns=False)
+        query.id = i & 0xFFFF
+        client.sendto(query.to_wire(), server)
+        while True:
+            data, source = client.recvfrom(65535)
+            reply = dns.message.from_wire(data)
+            if source == server and reply.id == query.id:
+                break
+        expected = {"NOERROR", "NXDOMAIN"} if path == "negative" else {"NOERROR"}
+        if dns.rcode.to_text(reply.rcode()) not in expected or (path != "negative" and not reply.answer):
+            raise RuntimeError(f"{path}: {name} {rdtype} answered {dns.rcode.to_text(reply.rcode())} "
+                               f"with {len(reply.answer)} answer RRsets")
+
+
+def control(option: str, pid: int) -> None:
+    out = subprocess.run(["callgrind_control", option, str(pid)], capture_output=True, text=True, timeout=120)
+    if out.returncode != 0:
+        raise RuntimeError(f"callgrind_control {option} {pid}: {out.stdout}{out.stderr}")
+
+
+def read_dump(path: str) -> tuple[int, int]:
+    """(instructions, calls to malloc and its kin) in one callgrind dump."""
+    names: dict[str, str] = {}
+    callee = ""
+    instructions = mallocs = 0
+    with open(path) as f:
+        for line in f:
+            if line.startswith(("cfn=", "cfni=")):
+                m = re.match(r"cfni?=\((\d+)\)(?: (.*))?", line.rstrip("\n"))
+                if m:
+                    if m.group(2) is not None:
+                        names[m.group(1)] = m.group(2)
+                    callee = names.get(m.group(1), "")
+                else:
+                    callee = line.split("=", 1)[1].strip()
+            elif line.startswith(("fn=", "fni=")):
+                m = re.match(r"fni?=\((\d+)\) (.*)", line.rstrip("\n"))
+                if m:
+                    names[m.group(1)] = m.group(2)
+            elif line.startswith("calls="):
+                if callee in MALLOC_NAMES:
+                    mallocs += int(line[6:].split()[0])
+            elif line.startswith(("summary:", "totals:")):
+                instructions = max(instructions, int(line.split()[1]))
+    return instructions, mallocs
+
+
+def measure(start, upstream: tuple[str, int], queries: int = 2000, services: int = 1000,
+            paths: list[str] = PATHS) -> dict[str, dict[str, float]]:
+    """Per path: instructions and mallocs per query of the server `start(prefix, work)` runs under
+    callgrind (`prefix` goes before its command; `work` is a scratch directory, for
+    `without_debug_info`)."""
+    work = tempfile.mkdtemp(prefix="fedns-callgrind-")
+    server = start(valgrind_prefix(work), work)
+    client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    client.settimeout(30)
+    # One client socket throughout: SO_REUSEPORT sends its datagrams to the same listener socket,
+    # so the measured pass meets the table the warm-up filled.
+    client.bind(("127.0.0.1", 0))
+    counts: dict[str, dict[str, float]] = {}
+    try:
+        for path in paths:
+            batch = path_queries(path, queries, services)
+            warm = path_queries(path, min(queries, 200), services, seed=1) if path == "cache-miss" else batch
+            ask_all(client, server.address, warm, path)
+            control("-z", server.pid)
+            ask_all(client, server.address, batch, path)
+            before = set(glob.glob(f"{work}/callgrind.out*"))
+            control("-d", server.pid)
+            dumps = sorted(set(glob.glob(f"{work}/callgrind.out*")) - before, key=os.path.getmtime)
+            if not dumps:
+                raise RuntimeError("callgrind wrote no dump")
+            instructions, mallocs = read_dump(dumps[-1])
+            counts[path] = {"instructions": instructions / len(batch), "mallocs": mallocs / len(batch)}
+            print(f"callgrind: {path}: {counts[path]['instructions']:,.0f} instructions, "
+                  f"{counts[path]['mallocs']:.2f} mallocs per query", file=sys.stderr)
+    finally:
+        client.close()
+        server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    return counts
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--binary", default=os.environ.get("FEDNS_BIN") or os.path.join(REPO, ".build", "debug", "fedns"))
+    parser.add_argument("--queries", type=int, default=1000, help="queries per path (default 1000)")
+    parser.add_argument("--paths", default=",".join(PATHS))
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--check", metavar="BASELINE", help="fail when a guarded path rose more than 25 %% over it")
+    group.add_argument("--update", metavar="BASELINE", help="write this run's figures as the baseline")
+    args = parser.parse_args()
+    for tool in ("valgrind", "callgrind_control", "knotd", "cc", "objcopy"):
+        if not shutil.which(tool) and not os.path.exists(f"/usr/sbin/{tool}"):
+            print(f"callgrind: {tool} missing: run scripts/install-deps.sh", file=sys.stderr)
+            return 1
+    # Swift seeds its hashing per process; a fixed seed makes dictionary probing, and so the count, repeatable.
+    os.environ["SWIFT_DETERMINISTIC_HASHING"] = "1"
+    from run import fedns_config
+    from servers import Fedns, Knot
+
+    knot = Knot({gen.FORWARD_ZONE: gen.forward_zone()}).start()
+    try:
+        def start(prefix, work):
+            return Fedns(fedns_config(knot.address), gen.state_yaml(1000), prefix=prefix,
+                         binary=without_debug_info(os.path.abspath(args.binary), work),
+                         extra_args=["--mode", "node-local", "--node-name", "bench-node"]).start(timeout=900)
+        paths = args.paths.split(",")
+        if args.check:
+            paths = [p for p in paths if p in GUARDED]
+        counts = measure(start, knot.address, queries=args.queries, paths=paths)
+    finally:
+        knot.stop()
+    for path, c in counts.items():
+        print(f"{path}: {c['instructions']:,.0f} instructions/query, {c['mallocs']:.2f} mallocs/query")
+    if args.update:
+        with open(args.update, "w") as f:
+            json.dump({"binary": os.path.relpath(os.path.abspath(args.binary), REPO), "queries": args.queries,
+                       "paths": {p: {k: round(v, 1) for k, v in c.items()} for p, c in counts.items()}}, f, indent=2)
+            f.write("\n")
+        print(f"callgrind: baseline written to {args.update}")
+    if args.check:
+        with open(args.check) as f:
+            baseline = json.load(f)["paths"]
+        failed = False
+        for path in GUARDED:
+            if path not in counts or path not in baseline:
+                continue
+            rise = counts[path]["instructions"] / baseline[path]["instructions"] - 1
+            verdict = "FAIL" if rise > ALLOWED_RISE else "ok"
+            failed |= rise > ALLOWED_RISE
+            print(f"{verdict} {path}: {counts[path]['instructions']:,.0f} instructions/query against "
+                  f"{baseline[path]['instructions']:,.0f} in {os.path.basename(args.check)} ({rise * 100:+.1f} %, "
+                  f"limit +{ALLOWED_RISE * 100:.0f} %)")
+        return 1 if failed else 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
