@@ -83,7 +83,7 @@ def forward_queries(seed: int = 2) -> str:
 
 def negative_queries(n: int, seed: int = 4) -> str:
     """Cluster-zone negative answers: each external name as its first `ndots:5` search candidate
-    (NXDOMAIN), and AAAA for IPv4-only Services (NODATA), half and half."""
+    (NXDOMAIN), and AAAA of every IPv4-only Service (NODATA), at most as many."""
     names = [f"host-{i}.{FORWARD_ZONE}.{SEARCH[0]} A" for i in range(FORWARD_NAMES)]
     names += [f"{name}.{ns}.svc.cluster.local AAAA" for ns, name, _ in services(n)][:FORWARD_NAMES]
     random.Random(seed).shuffle(names)

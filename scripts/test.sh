@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command: dependencies, build, unit tests, the end-to-end suite against the
-# built binary (.build/debug/fedns, or FEDNS_BIN), then a fuzz smoke (a second, sanitizer build in
-# .build-fuzz; FUZZ_RUNS inputs per target, 0 skips it). Exits non-zero when any step fails.
+# built binary (.build/debug/fedns, or FEDNS_BIN), the instruction-count guard of the hot paths
+# (callgrind), then a fuzz smoke (a second, sanitizer build in .build-fuzz; FUZZ_RUNS inputs per
+# target, 0 skips it). Exits non-zero when any step fails.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +24,15 @@ python3 -m pytest -q -p no:cacheprovider tests/e2e
 rc=$?
 # pytest's 5 means it collected no test: that is a broken suite, not a pass.
 [ $rc -ne 0 ] && status=1
+
+# Instructions per query on the pre-rendered and cache-hit paths, counted by callgrind against the
+# debug build (what CI builds), may not rise more than 25 % over bench/callgrind-baseline.json.
+# CALLGRIND_GUARD=0 skips it; after an intended change, `python3 bench/callgrind.py --update
+# bench/callgrind-baseline.json` records the new figures.
+if [ "${CALLGRIND_GUARD:-1}" != 0 ]; then
+    echo "== instruction-count guard (bench/callgrind.py --check bench/callgrind-baseline.json)"
+    python3 bench/callgrind.py --binary "$FEDNS_BIN" --check bench/callgrind-baseline.json || status=1
+fi
 
 runs="${FUZZ_RUNS:-10000}"
 if [ "$runs" != 0 ]; then

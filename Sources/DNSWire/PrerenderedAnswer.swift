@@ -13,6 +13,9 @@ public struct PrerenderedAnswer: Sendable {
     /// over a UDP limit keeps the longest prefix of records that fits, as the codec cuts it.
     let recordEnds: [Int]
     let answerCount: Int, authorityCount: Int
+    /// The offset of every record's TTL in `bytes`, in message order: an answer from the cache counts
+    /// them down as it goes out.
+    let ttlOffsets: [Int]
 
     /// Renders `response` (whose question is the name being answered) once.
     public init(rendering response: Message) {
@@ -27,9 +30,28 @@ public struct PrerenderedAnswer: Sendable {
             options += RData.be16(option.code) + RData.be16(UInt16(truncatingIfNeeded: option.data.count)) + option.data
         }
         ednsOptions = options
-        recordEnds = bytes.withUnsafeBytes { WireWalk($0).layout()?.recordEnds } ?? []
+        let layout = bytes.withUnsafeBytes { WireWalk($0).layout() }
+        recordEnds = layout?.recordEnds ?? []
+        ttlOffsets = layout?.ttlOffsets ?? []
         answerCount = m.answer.count
         authorityCount = m.authority.count
+    }
+
+    /// An answer already in wire form without OPT (the cache's stored answers): read, not re-encoded.
+    /// nil when `wire` is not one well-formed message with one question and no OPT.
+    public init?(wire: [UInt8], rcode: RCode) {
+        guard let layout = wire.withUnsafeBytes({ WireWalk($0).layout() }), wire.count >= 12,
+              layout.questionsEnd > 12, UInt16(wire[4]) << 8 | UInt16(wire[5]) == 1,
+              layout.recordEnds.last ?? layout.questionsEnd == wire.count,
+              !layout.recordTypes.contains(RRType.opt.rawValue) else { return nil }
+        bytes = wire
+        self.rcode = rcode
+        questionEnd = layout.questionsEnd
+        ednsOptions = []
+        recordEnds = layout.recordEnds
+        ttlOffsets = layout.ttlOffsets
+        answerCount = Int(UInt16(wire[6]) << 8 | UInt16(wire[7]))
+        authorityCount = Int(UInt16(wire[8]) << 8 | UInt16(wire[9]))
     }
 
     /// The size of the answer to `view`.
@@ -44,8 +66,11 @@ public struct PrerenderedAnswer: Sendable {
     /// as fit, with TC when answer or authority lost one — byte for byte what the codec renders.
     /// Returns the length, or nil when it would exceed `out` or the query's question does not fit
     /// this answer.
+    ///
+    /// With `age` (seconds), every record's TTL is counted down by it, never below 0, as a cached
+    /// answer is served.
     public func write(query: UnsafeRawBufferPointer, view: QueryView, into out: UnsafeMutableRawBufferPointer,
-                      limit: Int = 65535) -> Int? {
+                      limit: Int = 65535, age: UInt32 = 0) -> Int? {
         let optLength = size(for: view) - bytes.count
         var kept = recordEnds.count, end = bytes.count
         while end + optLength > limit && kept > 0 {
@@ -72,6 +97,16 @@ public struct PrerenderedAnswer: Sendable {
         out[2] = (out[2] & 0xFE) | (query[2] & 0x01)  // RD
         out[3] = (out[3] & 0xEF) | (query[3] & 0x10)  // CD
         (base + 12).copyMemory(from: query.baseAddress! + 12, byteCount: questionEnd - 12)
+        if age > 0 {
+            for offset in ttlOffsets where offset < end {
+                let ttl = UInt32(out[offset]) << 24 | UInt32(out[offset + 1]) << 16 | UInt32(out[offset + 2]) << 8 | UInt32(out[offset + 3])
+                let left = ttl - min(ttl, age)
+                out[offset] = UInt8(left >> 24)
+                out[offset + 1] = UInt8((left >> 16) & 0xFF)
+                out[offset + 2] = UInt8((left >> 8) & 0xFF)
+                out[offset + 3] = UInt8(left & 0xFF)
+            }
+        }
         guard let edns = view.edns else { return total }
 
         let optEnd = ednsOptions.withUnsafeBytes {

@@ -96,8 +96,16 @@ struct WireWalk {
                       rdata: rdataStart..<rdataEnd)
     }
 
-    /// The end offsets of the questions and of every record, in message order; nil when malformed.
-    func layout() -> (questionsEnd: Int, recordEnds: [Int])? {
+    /// Where the questions end, and every record's end, TTL offset and type, in message order.
+    struct Layout {
+        var questionsEnd: Int
+        var recordEnds: [Int]
+        var ttlOffsets: [Int]
+        var recordTypes: [UInt16]
+    }
+
+    /// The layout of the message; nil when malformed.
+    func layout() -> Layout? {
         guard bytes.count >= 12 else { return nil }
         var position = 12
         for _ in 0..<Int(u16(4)) {
@@ -106,14 +114,21 @@ struct WireWalk {
         }
         let questionsEnd = position
         let total = Int(u16(6)) + Int(u16(8)) + Int(u16(10))
-        var ends: [Int] = []
-        ends.reserveCapacity(total)
+        var layout = Layout(questionsEnd: questionsEnd, recordEnds: [], ttlOffsets: [], recordTypes: [])
+        layout.recordEnds.reserveCapacity(total)
+        layout.ttlOffsets.reserveCapacity(total)
+        layout.recordTypes.reserveCapacity(total)
         for _ in 0..<total {
             guard let r = record(at: position) else { return nil }
+            // ```text
+            // owner | TYPE (2) | CLASS (2) | TTL (4) | RDLENGTH (2) | RDATA
+            // ```
+            layout.ttlOffsets.append(r.rdata.lowerBound - 6)
+            layout.recordTypes.append(r.type)
             position = r.end
-            ends.append(position)
+            layout.recordEnds.append(position)
         }
-        return (questionsEnd, ends)
+        return layout
     }
 
     /// Parses OPT rdata into options; nil when an option overruns it.

@@ -1,6 +1,7 @@
 import Clocks
 import DNSWire
 import YAMLReader
+import Metrics
 import Synchronization
 
 /// Caches the answers of the handlers after it (forward), keyed on the lower-cased question and
@@ -8,7 +9,8 @@ import Synchronization
 ///
 /// A hit is decoded from the stored wire form with every TTL counted down by the time elapsed; an
 /// expired answer within `staleMaxAge` is served stale (TTL `staleAnswerTTL`, EDE 3) when the
-/// upstream path returns SERVFAIL (RFC 8767).
+/// upstream path returns SERVFAIL (RFC 8767). A fresh answer also goes back as a ``CachedAnswer``,
+/// so that the listener that read the query can serve the next ones itself from the stored bytes.
 public final class CacheHandler: Handler {
     public let name = "cache"
     public let config: CacheConfig
@@ -34,7 +36,7 @@ public final class CacheHandler: Handler {
         let found = store.withLock { $0.lookup(key, now: now) }
         if case .fresh(let entry) = found, let message = Self.render(entry, for: request, now: now) {
             metrics.hits.increment()
-            return Response(message: message)
+            return Response(message: message, cachedAnswer: cachedAnswer(entry))
         }
         metrics.misses.increment()
         let response = await next(request)
@@ -43,12 +45,19 @@ public final class CacheHandler: Handler {
             metrics.stale.increment()
             return Response(message: message)
         }
-        insert(response.message, key: key)
-        return response
+        var stored = response
+        stored.cachedAnswer = insert(response.message, key: key).flatMap(cachedAnswer)
+        return stored
     }
 
-    private func insert(_ message: Message, key: CacheKey) {
-        guard let (ttl, _) = CachePolicy.ttl(for: message, config: config), ttl > 0 else { return }
+    /// The entry as the server's listeners may serve it themselves until it expires.
+    private func cachedAnswer(_ entry: CacheEntry) -> CachedAnswer? {
+        entry.prerendered.map { CachedAnswer(answer: $0, storedAt: entry.storedAt, expiresAt: entry.expiresAt, time: time, hits: metrics.hits) }
+    }
+
+    @discardableResult
+    private func insert(_ message: Message, key: CacheKey) -> CacheEntry? {
+        guard let (ttl, _) = CachePolicy.ttl(for: message, config: config), ttl > 0 else { return nil }
         var stored = message
         stored.header.id = 0
         stored.edns = nil
@@ -57,11 +66,12 @@ public final class CacheHandler: Handler {
         for i in stored.authority.indices { stored.authority[i].ttl = min(stored.authority[i].ttl, ttl) }
         for i in stored.additional.indices { stored.additional[i].ttl = min(stored.additional[i].ttl, ttl) }
         let now = time.nowNanoseconds()
-        let entry = CacheEntry(wire: WireCodec.encode(stored), storedAt: now, ttl: ttl,
+        let entry = CacheEntry(wire: WireCodec.encode(stored), rcode: stored.header.rcode, storedAt: now, ttl: ttl,
                                staleMaxAge: config.serveStale ? config.staleMaxAge : 0)
         let (evicted, count) = store.withLock { s in (s.insert(key, entry, now: now), s.count) }
         if evicted > 0 { metrics.evictions.increment(by: evicted) }
         metrics.entries.record(count)
+        return entry
     }
 
     /// The cached answer for `request`: its ID, question (byte for byte), RD and OPT; TTLs counted
@@ -81,4 +91,24 @@ public final class CacheHandler: Handler {
         if staleTTL != nil { m.addExtendedError(.staleAnswer, text: "serve-stale") }
         return m
     }
+}
+
+/// A fresh cached answer as stored bytes, for a listener to send without the chain or a decode:
+/// the client's ID, question and flags patched in, every TTL counted down by the whole seconds since
+/// it was stored. Valid until `expiresAt` on `time` (the cache's clock); a stale answer is never one.
+public struct CachedAnswer: Sendable {
+    public let answer: PrerenderedAnswer
+    public let storedAt: UInt64
+    public let expiresAt: UInt64
+    public let time: any TimeSource
+    let hits: Counter
+
+    /// Seconds to count every TTL down by at `now`, or nil when the answer has expired.
+    public func age(at now: UInt64) -> UInt32? {
+        guard now < expiresAt else { return nil }
+        return UInt32(clamping: (now - min(now, storedAt)) / 1_000_000_000)
+    }
+
+    /// Counts a hit served by a listener as the cache's own.
+    public func countHit() { hits.increment() }
 }

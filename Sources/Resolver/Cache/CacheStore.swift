@@ -14,6 +14,9 @@ struct CacheKey: Hashable, Sendable {
 /// One cached answer: the wire form of the message (ID 0, no OPT) and when it was stored.
 struct CacheEntry: Sendable {
     let wire: [UInt8]
+    /// The same bytes laid out to be sent without a decode (offsets of records and TTLs); nil when
+    /// the walk could not read them, and then hits take the decode path.
+    let prerendered: PrerenderedAnswer?
     let storedAt: UInt64
     /// Lifetime in seconds; every record's TTL in `wire` is at most this.
     let ttl: UInt32
@@ -21,8 +24,9 @@ struct CacheEntry: Sendable {
     /// Until when an expired answer may be served stale.
     let staleUntil: UInt64
 
-    init(wire: [UInt8], storedAt: UInt64, ttl: UInt32, staleMaxAge: UInt32) {
+    init(wire: [UInt8], rcode: RCode = .noError, storedAt: UInt64, ttl: UInt32, staleMaxAge: UInt32) {
         self.wire = wire; self.storedAt = storedAt; self.ttl = ttl
+        prerendered = PrerenderedAnswer(wire: wire, rcode: rcode)
         expiresAt = storedAt + UInt64(ttl) * 1_000_000_000
         staleUntil = expiresAt + UInt64(staleMaxAge) * 1_000_000_000
     }

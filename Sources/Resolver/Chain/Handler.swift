@@ -44,9 +44,15 @@ public struct Response: Sendable {
     /// What kind of answer a handler gave, in that handler's own words; handlers that pass on
     /// another's answer keep it.
     public var answerKind: AnswerKind?
+    /// Set by the cache when the answer is a fresh cached one that went through every handler before
+    /// it unchanged: the listener may answer the same question from these bytes until they expire.
+    /// A handler that makes its own answer from it, or one that differs between clients, leaves it out.
+    public var cachedAnswer: CachedAnswer?
 
-    public init(message: Message, snapshotGeneration: UInt64? = nil, answerKind: AnswerKind? = nil) {
+    public init(message: Message, snapshotGeneration: UInt64? = nil, answerKind: AnswerKind? = nil,
+                cachedAnswer: CachedAnswer? = nil) {
         self.message = message; self.snapshotGeneration = snapshotGeneration; self.answerKind = answerKind
+        self.cachedAnswer = cachedAnswer
     }
 
     public var rcode: RCode { message.header.rcode }

@@ -29,7 +29,9 @@ public struct SearchPathHandler: Handler {
                                           clusterDomain: settings.clusterDomain, hostSearch: settings.hostSearch) else {
             return passThrough(await next(request), for: request)
         }
-        let first = await next(request)
+        var first = await next(request)
+        // A walked name's answer depends on the client's namespace: never served by the listener from the cache.
+        first.cachedAnswer = nil
         guard first.rcode == .nxDomain else { return first }
         var generations = [first.snapshotGeneration]
         for candidate in walk.candidates {
@@ -56,12 +58,13 @@ public struct SearchPathHandler: Handler {
     }
 
     /// A reply that was not walked. With per-client namespaces, an NXDOMAIN for a name another
-    /// client would walk must not be pre-rendered: the fast path would skip that client's walk.
+    /// client would walk must not be pre-rendered, nor any answer for it served by the listener from
+    /// the cache: the fast path would skip that client's walk.
     func passThrough(_ reply: Response, for request: Request) -> Response {
-        guard settings.namespace == nil, settings.podNamespace != nil, reply.rcode == .nxDomain,
-              couldTriggerWalk(request.name) else { return reply }
+        guard settings.namespace == nil, settings.podNamespace != nil, couldTriggerWalk(request.name) else { return reply }
         var r = reply
-        r.snapshotGeneration = nil
+        r.cachedAnswer = nil
+        if reply.rcode == .nxDomain { r.snapshotGeneration = nil }
         return r
     }
 

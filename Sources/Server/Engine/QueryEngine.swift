@@ -46,6 +46,9 @@ public final class QueryEngine: Sendable {
         public var bytes: [UInt8]
         public var rcode: RCode
         public var prerendered: (epoch: AnswerEpoch, answer: PrerenderedAnswer)?
+        /// A fresh answer from the cache that every handler before it passed on unchanged: the
+        /// listener may serve this question from it until it expires, while `epoch` holds.
+        public var cached: (epoch: AnswerEpoch, answer: CachedAnswer)?
     }
 
     /// Resolves a packet that passed the gate. Never throws: a failure inside becomes SERVFAIL.
@@ -55,6 +58,8 @@ public final class QueryEngine: Sendable {
         let query = packet.withUnsafeBytes { Message(gatedQuery: $0, view: view) }
         let request = Request(message: query, transport: transport, clientAddress: client)
         let (chain, configEpoch) = installed.withLock { ($0.chain, $0.epoch) }
+        // Which handler answers a name can change with the snapshot (a reverse name of a new Service).
+        let routedIn = AnswerEpoch(snapshot: snapshots.current?.generation ?? 0, config: configEpoch)
         let response: Response
         if loopDetector.isOwnProbe(request.name) {
             // Our start-up probe came back through an upstream: answer at once so it stops circling.
@@ -74,7 +79,8 @@ public final class QueryEngine: Sendable {
         if let generation = response.snapshotGeneration {
             pre = (AnswerEpoch(snapshot: generation, config: configEpoch), PrerenderedAnswer(rendering: response.message))
         }
-        return Outcome(bytes: bytes, rcode: message.header.rcode, prerendered: pre)
+        let cached = response.cachedAnswer.map { (routedIn, $0) }
+        return Outcome(bytes: bytes, rcode: message.header.rcode, prerendered: pre, cached: cached)
     }
 
     /// Probes the forwarders for a loop back to this server (docs/behaviour.md, forwarding); true when one exists.

@@ -15,6 +15,7 @@ final class UDPQueryHandler: ChannelInboundHandler {
     let snapshots: SnapshotStore
     let admissions: Admissions
     let table = PrerenderTable()
+    let cachedAnswers = CachedAnswerTable()
     private var executor: EventLoopTaskExecutor?
 
     init(engine: QueryEngine, snapshots: SnapshotStore, admissions: Admissions) {
@@ -42,20 +43,35 @@ final class UDPQueryHandler: ChannelInboundHandler {
         }
     }
 
-    /// The hot path: a pre-rendered answer patched with the query's ID, question and flags.
+    /// The hot path: a pre-rendered cluster answer, or a fresh answer of the cache with its TTLs
+    /// counted down, patched with the query's ID, question and flags.
     private func answerFromTable(buffer: ByteBuffer, view: QueryView, to remote: SocketAddress, context: ChannelHandlerContext) -> Bool {
-        guard let generation = snapshots.current?.generation,
-              let answer = table.lookup(PrerenderKey(name: view.lowercasedWireName, type: view.qtype.rawValue),
-                                        current: AnswerEpoch(snapshot: generation, config: engine.configEpoch))
-        else { return false }
+        let generation = snapshots.current?.generation
+        let configEpoch = engine.configEpoch
+        if let generation,
+           let answer = table.lookup(PrerenderKey(name: view.lowercasedWireName, type: view.qtype.rawValue),
+                                     current: AnswerEpoch(snapshot: generation, config: configEpoch)),
+           send(answer, age: 0, for: buffer, view: view, to: remote, context: context) {
+            engine.metrics.prerenderedHits.increment()
+            return true
+        }
+        guard view.qclass == .in,
+              let (cached, age) = cachedAnswers.lookup(CachedAnswerKey(view), current: AnswerEpoch(snapshot: generation ?? 0, config: configEpoch)),
+              send(cached.answer, age: age, for: buffer, view: view, to: remote, context: context) else { return false }
+        cached.countHit()
+        return true
+    }
+
+    /// Writes `answer` for the query in `buffer`; false when it does not fit this query (then the slow path answers).
+    private func send(_ answer: PrerenderedAnswer, age: UInt32, for buffer: ByteBuffer, view: QueryView, to remote: SocketAddress,
+                      context: ChannelHandlerContext) -> Bool {
         var out = context.channel.allocator.buffer(capacity: view.udpLimit)
         let written = buffer.withUnsafeReadableBytes { query in
             out.writeWithUnsafeMutableBytes(minimumWritableBytes: view.udpLimit) { dest in
-                answer.write(query: query, view: view, into: dest, limit: view.udpLimit) ?? 0
+                answer.write(query: query, view: view, into: dest, limit: view.udpLimit, age: age) ?? 0
             }
         }
         guard written > 0 else { return false }
-        engine.metrics.prerenderedHits.increment()
         engine.metrics.countResponse(tcp: false, rcode: answer.rcode)
         context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: remote, data: out)), promise: nil)
         return true
@@ -76,6 +92,9 @@ final class UDPQueryHandler: ChannelInboundHandler {
                 let (handler, context) = bound.value
                 if let (epoch, answer) = outcome.prerendered {
                     handler.table.store(answer, for: PrerenderKey(name: view.lowercasedWireName, type: view.qtype.rawValue), epoch: epoch)
+                }
+                if let (epoch, cached) = outcome.cached, view.qclass == .in {
+                    handler.cachedAnswers.store(cached, for: CachedAnswerKey(view), epoch: epoch)
                 }
                 engine.metrics.countResponse(tcp: false, rcode: outcome.rcode)
                 handler.send(outcome.bytes, to: remote, context: context)
