@@ -69,9 +69,12 @@ def without_debug_info(binary: str, work: str) -> str:
     return copy
 
 
+DISTINCT = 100   # names per path (but cache-miss): a warm-up asks each once
+
+
 def path_queries(path: str, count: int, services: int, seed: int = 0) -> list[tuple[str, str]]:
-    """`count` (name, type) pairs for `path`, repeating the path's names as needed (cache-miss: unique
-    names, a different set for each `seed`)."""
+    """`count` (name, type) pairs for `path`, cycling through DISTINCT of the path's names
+    (cache-miss: `count` unique names, a different set for each `seed`)."""
     if path == "cluster":
         lines = gen.cluster_queries(services).split("\n")
     elif path == "negative":
@@ -81,6 +84,8 @@ def path_queries(path: str, count: int, services: int, seed: int = 0) -> list[tu
     else:
         lines = gen.miss_queries(count, seed=os.getpid() * 10 + seed).split("\n")
     pairs = [tuple(line.split()) for line in lines if line]
+    if path != "cache-miss":
+        pairs = pairs[:DISTINCT]
     return [pairs[i % len(pairs)] for i in range(count)]
 
 
@@ -135,7 +140,7 @@ def read_dump(path: str) -> tuple[int, int]:
 
 
 def measure(start, upstream: tuple[str, int], queries: int = 2000, services: int = 1000,
-            paths: list[str] = PATHS) -> dict[str, dict[str, float]]:
+            paths: list[str] = PATHS, keep: str | None = None) -> dict[str, dict[str, float]]:
     """Per path: instructions and mallocs per query of the server `start(prefix, work)` runs under
     callgrind (`prefix` goes before its command; `work` is a scratch directory, for
     `without_debug_info`)."""
@@ -150,7 +155,8 @@ def measure(start, upstream: tuple[str, int], queries: int = 2000, services: int
     try:
         for path in paths:
             batch = path_queries(path, queries, services)
-            warm = path_queries(path, min(queries, 200), services, seed=1) if path == "cache-miss" else batch
+            # Each name once: renders the pre-rendered answers and fills the cache and the listener's table.
+            warm = path_queries(path, min(queries, 200), services, seed=1) if path == "cache-miss" else list(dict.fromkeys(batch))
             ask_all(client, server.address, warm, path)
             control("-z", server.pid)
             ask_all(client, server.address, batch, path)
@@ -160,6 +166,9 @@ def measure(start, upstream: tuple[str, int], queries: int = 2000, services: int
             if not dumps:
                 raise RuntimeError("callgrind wrote no dump")
             instructions, mallocs = read_dump(dumps[-1])
+            if keep:
+                os.makedirs(keep, exist_ok=True)
+                shutil.copy(dumps[-1], os.path.join(keep, f"callgrind.out.{path}"))
             counts[path] = {"instructions": instructions / len(batch), "mallocs": mallocs / len(batch)}
             print(f"callgrind: {path}: {counts[path]['instructions']:,.0f} instructions, "
                   f"{counts[path]['mallocs']:.2f} mallocs per query", file=sys.stderr)
@@ -189,10 +198,11 @@ def compare(counts: dict, baseline: dict, name: str = "baseline") -> tuple[list[
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--binary", default=os.environ.get("FEDNS_BIN") or os.path.join(REPO, ".build", "debug", "fedns"))
-    parser.add_argument("--queries", type=int, default=1000, help="queries per path (default 1000)")
+    parser.add_argument("--queries", type=int, default=500, help="queries per path (default 500)")
     parser.add_argument("--services", type=int, default=100,
                         help="ClusterIP services in the state (default 100: start-up under valgrind is slow)")
     parser.add_argument("--paths", default=",".join(PATHS))
+    parser.add_argument("--keep", metavar="DIR", help="keep each path's dump as DIR/callgrind.out.PATH (for callgrind_annotate)")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--check", metavar="BASELINE", help="fail when a guarded path rose more than 25 %% over it")
     group.add_argument("--update", metavar="BASELINE", help="write this run's figures as the baseline")
@@ -215,7 +225,7 @@ def main() -> int:
         paths = args.paths.split(",")
         if args.check:
             paths = [p for p in paths if p in GUARDED]
-        counts = measure(start, knot.address, queries=args.queries, services=args.services, paths=paths)
+        counts = measure(start, knot.address, queries=args.queries, services=args.services, paths=paths, keep=args.keep)
     finally:
         knot.stop()
     for path, c in counts.items():

@@ -15,6 +15,30 @@ struct CachedAnswerKey: Hashable {
         dnssecOK = view.edns?.dnssecOK ?? false
         checkingDisabled = view.checkingDisabled
     }
+
+    func hash(into hasher: inout Hasher) {
+        name.hashWireName(into: &hasher)
+        hasher.combine(type)
+        hasher.combine(dnssecOK)
+        hasher.combine(checkingDisabled)
+    }
+}
+
+extension PrerenderKey {
+    // The synthesized hash feeds the name to the hasher a byte at a time (3 % of a cluster answer's
+    // instructions under callgrind); as one run of bytes it is a few calls.
+    func hash(into hasher: inout Hasher) {
+        name.hashWireName(into: &hasher)
+        hasher.combine(type)
+    }
+}
+
+extension [UInt8] {
+    /// Hashes the bytes as one run (their count first, so that keys of different lengths stay apart).
+    func hashWireName(into hasher: inout Hasher) {
+        hasher.combine(count)
+        withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
 }
 
 /// The cache's fresh answers that one listener (one event loop, so no lock) serves itself: a
