@@ -216,7 +216,7 @@ def main() -> int:
     from run import fedns_config
     from servers import Fedns, Knot
 
-    knot = Knot({gen.FORWARD_ZONE: gen.forward_zone()}).start()
+    knot = Knot({gen.FORWARD_ZONE: gen.forward_zone(miss_wildcard=True)}).start()
     try:
         def start(prefix, work):
             return Fedns(fedns_config(knot.address), gen.state_yaml(args.services), prefix=prefix,

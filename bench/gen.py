@@ -60,12 +60,14 @@ def unbound_local_data(n: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def forward_zone() -> str:
-    """A zone both servers forward to; long TTLs so the cached pass never refetches."""
+def forward_zone(miss_wildcard: bool = False) -> str:
+    """A zone both servers forward to; long TTLs so the cached pass never refetches. With
+    `miss_wildcard`, every name under MISS_ZONE exists (the cache-miss row's unique names)."""
     lines = [f"$ORIGIN {FORWARD_ZONE}.", "$TTL 3600",
              "@ SOA ns1 hostmaster 1 3600 900 604800 3600", "@ NS ns1", "ns1 A 127.0.0.2"]
     lines += [f"host-{i} A 192.0.2.{i % 250 + 1}" for i in range(FORWARD_NAMES)]
-    lines.append(f"*.{MISS_ZONE.removesuffix('.' + FORWARD_ZONE)} 60 A 198.51.100.1")
+    if miss_wildcard:
+        lines.append(f"*.{MISS_ZONE.removesuffix('.' + FORWARD_ZONE)} 60 A 198.51.100.1")
     return "\n".join(lines) + "\n"
 
 
