@@ -131,59 +131,61 @@ public struct ReverseEntry: Hashable, Sendable {
     }
 }
 
-/// An immutable, indexed view of the cluster (docs/architecture.md). Swapped whole on every change.
+/// An immutable, indexed view of the cluster (docs/architecture.md, cluster state).
+///
+/// A successor shares every index shard the change did not touch, and says which names its
+/// install changed (``changes``), so pre-rendered answers of other names outlive it.
 public final class ClusterSnapshot: Sendable {
     /// Increases with every installed snapshot; pre-rendered answers are keyed by it.
     public let generation: UInt64
-    public let services: [ServiceKey: Service]
-    public let slicesByService: [ServiceKey: [EndpointSlice]]
-    /// Namespaces named by Namespace objects or by any Service, lower-cased.
-    public let namespaces: Set<String>
-    public let podsByIP: [String: Pod]
-    /// The own node, when known.
-    public let node: Node?
-    /// Canonical IP text → what it names, for PTR: ClusterIPs and published endpoint addresses.
-    public let reverseIndex: [String: [ReverseEntry]]
-    /// Every Service's published endpoint addresses (see `readyAddresses(of:)`), computed once.
-    let publishedByService: [ServiceKey: [ReadyAddress]]
+    let indexes: ClusterIndexes
+    /// What differs from the previous generation.
+    public let changes: SnapshotChanges
+    /// The changes of the last few generations, oldest first, ending with this one's.
+    private let history: [(generation: UInt64, changes: SnapshotChanges)]
+    /// How many generations back ``changes(since:)`` can tell; older ones count as everything.
+    public static let historyLength = 32
 
-    public init(generation: UInt64, objects: ClusterObjects, nodeName: String?) {
-        self.generation = generation
-        var services: [ServiceKey: Service] = [:]
-        for s in objects.services { services[s.key] = s }
-        self.services = services
-        let slices = Dictionary(grouping: objects.endpointSlices, by: \.service)
-        self.slicesByService = slices
-        var ns = Set(objects.namespaces.map(\.asciiLowercased))
-        for s in objects.services { ns.insert(s.key.namespace) }
-        self.namespaces = ns
-        var pods: [String: Pod] = [:]
-        for p in objects.pods { for ip in p.ips { pods[ip] = p } }
-        self.podsByIP = pods
-        self.node = nodeName.flatMap { n in objects.nodes.first { $0.name == n } }
-        var published: [ServiceKey: [ReadyAddress]] = [:]
-        for s in services.values {
-            let addresses = Self.published(s, slices: slices[s.key] ?? [])
-            if !addresses.isEmpty { published[s.key] = addresses }
-        }
-        self.publishedByService = published
-        var reverse: [String: [ReverseEntry]] = [:]
-        for s in objects.services {
-            if case .clusterIP(let ips) = s.kind {
-                for ip in ips { if let c = IPAddress.canonical(ip) { reverse[c, default: []].append(ReverseEntry(service: s.key, endpointHost: nil)) } }
-            }
-        }
-        // Every Service type with endpoints names them (not only headless ones): the cluster zone answers
-        // `<label>.<svc>.<ns>.svc.<cd>` for the same addresses, so each PTR target resolves forward.
-        for s in objects.services {
-            for r in published[s.key] ?? [] {
-                if let c = IPAddress.canonical(r.address) {
-                    reverse[c, default: []].append(ReverseEntry(service: s.key, endpointHost: r.label))
-                }
-            }
-        }
-        self.reverseIndex = reverse
+    public var services: ShardedMap<ServiceKey, Service> { indexes.services }
+    public var slicesByService: ShardedMap<ServiceKey, [EndpointSlice]> { indexes.slicesByService }
+    /// Namespaces named by Namespace objects or by any Service, lower-cased.
+    public var namespaces: Set<String> { indexes.namespaces }
+    public var podsByIP: ShardedMap<String, Pod> { indexes.podsByIP }
+    /// The own node, when known.
+    public var node: Node? { indexes.node }
+    /// Canonical IP text → what it names, for PTR: ClusterIPs and published endpoint addresses.
+    public var reverseIndex: ShardedMap<String, [ReverseEntry]> { indexes.reverse }
+
+    /// Indexes `objects` from scratch, as a first install does.
+    public convenience init(generation: UInt64, objects: ClusterObjects, nodeName: String?) {
+        self.init(generation: generation, indexes: ClusterIndexes(objects: objects, nodeName: nodeName), changes: .everything,
+                  after: nil)
     }
+
+    init(generation: UInt64, indexes: ClusterIndexes, changes: SnapshotChanges, after previous: ClusterSnapshot?) {
+        self.generation = generation
+        self.indexes = indexes
+        self.changes = changes
+        var history = previous?.history ?? []
+        if history.count >= Self.historyLength { history.removeFirst(history.count - Self.historyLength + 1) }
+        history.append((generation, changes))
+        self.history = history
+    }
+
+    /// What differs between generation `old` and this one: `everything` when `old` is too far back.
+    public func changes(since old: UInt64) -> SnapshotChanges {
+        guard old < generation else { return old == generation ? .nothing : .everything }
+        guard let first = history.firstIndex(where: { $0.generation == old + 1 }) else { return .everything }
+        var all = SnapshotChanges.nothing
+        for entry in history[first...] {
+            all = all.merged(with: entry.changes)
+            if all == .everything { break }
+        }
+        return all
+    }
+
+    /// Whether any pod of `namespace` is known (`pods: verified`).
+    public func hasPods(inNamespace namespace: String) -> Bool { indexes.podsPerNamespace[namespace] != nil }
 
     public func service(_ name: String, namespace: String) -> Service? {
         services[ServiceKey(namespace: namespace, name: name)]
@@ -192,7 +194,7 @@ public final class ClusterSnapshot: Sendable {
     /// The endpoint addresses DNS publishes for `service`: ready (`conditions.ready` true or absent),
     /// or all when the Service sets `publishNotReadyAddresses`. Deduplicated, in slice order.
     public func readyAddresses(of service: Service) -> [ReadyAddress] {
-        publishedByService[service.key] ?? []
+        indexes.published[service.key] ?? []
     }
 
     /// The published addresses of `service` named `label` (`ReadyAddress.label`): one endpoint's

@@ -2,7 +2,7 @@ import Clocks
 import Metrics
 import Synchronization
 
-/// Holds the current ``ClusterSnapshot`` and swaps it whole on every install (docs/architecture.md).
+/// Holds the current ``ClusterSnapshot`` and swaps it on every install (docs/architecture.md, cluster state).
 ///
 /// Reading ``current`` is one uncontended lock and a retain, cheap enough for every query. Installs
 /// are serialised and the new snapshot is built outside the readers' lock, so a large cluster never
@@ -19,8 +19,9 @@ public final class SnapshotStore: Sendable {
     }
 
     private let readers = Mutex(Readers())
-    /// Serialises installs; holds the last generation handed out and the objects it was built from.
-    private let writer = Mutex<(generation: UInt64, objects: ClusterObjects)>((0, ClusterObjects()))
+    /// Serialises installs; holds the last generation handed out and the snapshot it made. The
+    /// objects live only in that snapshot's indexes: a change edits a copy of them, shard by shard.
+    private let writer = Mutex<(generation: UInt64, latest: ClusterSnapshot?)>((0, nil))
     private let metrics: StoreMetrics
 
     /// - Parameters:
@@ -36,21 +37,36 @@ public final class SnapshotStore: Sendable {
     /// True once a complete cluster state has been installed (docs/behaviour.md, federation rule 5).
     public var hasSynced: Bool { current != nil }
 
-    /// Indexes `objects` as the next generation, makes it current, then tells observers.
+    /// Makes `objects` the cluster state, as the next generation, then tells observers.
     ///
+    /// The first install indexes everything; a later one (a reloaded file, a full relist) is diffed
+    /// against the installed objects, so only the names of objects that differ lose their answers.
     /// Observers run on the installing thread, in install order; they must not install themselves.
     @discardableResult
     public func install(_ objects: ClusterObjects) -> ClusterSnapshot {
-        writer.withLock { installLocked(objects, &$0) }
+        writer.withLock { w in
+            guard let latest = w.latest else {
+                return publish(ClusterIndexes(objects: objects, nodeName: nodeName), changes: .everything, &w)
+            }
+            var indexes = latest.indexes
+            var changed = ChangeRecorder()
+            let all = objects.all
+            for kind in ObjectKind.allCases { indexes.replace(kind, with: all, &changed) }
+            return publish(indexes, changes: changed.changes, &w)
+        }
     }
 
     /// Applies watch events to the installed objects and installs the result as the next generation.
-    /// Before the first install there is nothing to change: nil.
+    /// Only the indexes of the objects the events name are touched. Before the first install there
+    /// is nothing to change: nil.
     @discardableResult
     public func apply(_ changes: [ClusterChange]) -> ClusterSnapshot? {
         writer.withLock { w in
-            guard w.generation > 0 else { return nil }
-            return installLocked(w.objects.applying(changes), &w)
+            guard let latest = w.latest else { return nil }
+            var indexes = latest.indexes
+            var changed = ChangeRecorder()
+            for change in changes { indexes.apply(change, &changed) }
+            return publish(indexes, changes: changed.changes, &w)
         }
     }
 
@@ -59,21 +75,24 @@ public final class SnapshotStore: Sendable {
     @discardableResult
     public func replace(_ kind: ObjectKind, with objects: [ClusterObject]) -> ClusterSnapshot? {
         writer.withLock { w in
-            guard w.generation > 0 else { return nil }
-            return installLocked(w.objects.replacing(kind, with: objects), &w)
+            guard let latest = w.latest else { return nil }
+            var indexes = latest.indexes
+            var changed = ChangeRecorder()
+            indexes.replace(kind, with: objects, &changed)
+            return publish(indexes, changes: changed.changes, &w)
         }
     }
 
-    private func installLocked(_ objects: ClusterObjects, _ w: inout (generation: UInt64, objects: ClusterObjects)) -> ClusterSnapshot {
+    private func publish(_ indexes: ClusterIndexes, changes: SnapshotChanges,
+                         _ w: inout (generation: UInt64, latest: ClusterSnapshot?)) -> ClusterSnapshot {
         w.generation += 1
-        w.objects = objects
-        let generation = w.generation
-        let snapshot = ClusterSnapshot(generation: generation, objects: objects, nodeName: nodeName)
+        let snapshot = ClusterSnapshot(generation: w.generation, indexes: indexes, changes: changes, after: w.latest)
+        w.latest = snapshot
         let (streams, observers) = readers.withLock { r in
             r.current = snapshot
             return (Array(r.streams.values), r.observers)
         }
-        metrics.record(objects, generation: generation)
+        metrics.record(indexes, generation: snapshot.generation)
         for stream in streams { stream.yield(snapshot.generation) }
         for observer in observers { observer(snapshot) }
         return snapshot
@@ -113,12 +132,12 @@ private struct StoreMetrics: Sendable {
     let generation = Gauge(label: "fedns_cluster_snapshot_generation")
     let lastSync = Gauge(label: "fedns_cluster_last_sync_timestamp_seconds")
 
-    func record(_ objects: ClusterObjects, generation: UInt64) {
-        services.record(objects.services.count)
-        slices.record(objects.endpointSlices.count)
-        namespaces.record(objects.namespaces.count)
-        nodes.record(objects.nodes.count)
-        pods.record(objects.pods.count)
+    func record(_ indexes: ClusterIndexes, generation: UInt64) {
+        services.record(indexes.services.count)
+        slices.record(indexes.sliceOwners.count)
+        namespaces.record(indexes.namespaceObjects.count)
+        nodes.record(indexes.nodeNames.count)
+        pods.record(indexes.pods.count)
         self.generation.record(Double(generation))
         lastSync.record(WallClock.secondsSinceEpoch())
     }

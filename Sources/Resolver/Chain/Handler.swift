@@ -1,3 +1,4 @@
+import ClusterState
 import DNSWire
 import NameExpansion
 
@@ -41,6 +42,9 @@ public struct Response: Sendable {
     /// Set when the answer is derived from cluster state alone and may be pre-rendered and reused
     /// for the same (name, type) until the snapshot of this generation is replaced.
     public var snapshotGeneration: UInt64?
+    /// With `snapshotGeneration`: the parts of the cluster the answer was derived from. A later
+    /// snapshot that changes none of them leaves the pre-rendered answer in place.
+    public var dependencies: AnswerDependencies
     /// What kind of answer a handler gave, in that handler's own words; handlers that pass on
     /// another's answer keep it.
     public var answerKind: AnswerKind?
@@ -49,10 +53,10 @@ public struct Response: Sendable {
     /// A handler that makes its own answer from it, or one that differs between clients, leaves it out.
     public var cachedAnswer: CachedAnswer?
 
-    public init(message: Message, snapshotGeneration: UInt64? = nil, answerKind: AnswerKind? = nil,
-                cachedAnswer: CachedAnswer? = nil) {
-        self.message = message; self.snapshotGeneration = snapshotGeneration; self.answerKind = answerKind
-        self.cachedAnswer = cachedAnswer
+    public init(message: Message, snapshotGeneration: UInt64? = nil, dependencies: AnswerDependencies = .anyChange,
+                answerKind: AnswerKind? = nil, cachedAnswer: CachedAnswer? = nil) {
+        self.message = message; self.snapshotGeneration = snapshotGeneration; self.dependencies = dependencies
+        self.answerKind = answerKind; self.cachedAnswer = cachedAnswer
     }
 
     public var rcode: RCode { message.header.rcode }

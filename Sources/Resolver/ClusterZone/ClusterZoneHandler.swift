@@ -58,23 +58,24 @@ public struct ClusterZoneHandler: Handler {
 
     func answer(_ request: Request, shape: ClusterName, in snap: ClusterSnapshot, depth: Int) async -> Response {
         let owner = request.question.name  // answers echo the question's case
+        let uses = dependencies(of: shape)
         switch node(for: shape, owner: owner, in: snap) {
         case .missing:
             metrics.count(.nxdomain)
-            return negative(request, rcode: .nxDomain, in: snap)
+            return negative(request, rcode: .nxDomain, in: snap, uses: uses)
         case .data(let records, let additional):
             let selected = records.filter { $0.type == request.type }
             guard !selected.isEmpty else {
                 metrics.count(.nodata)
-                return negative(request, rcode: .noError, in: snap)
+                return negative(request, rcode: .noError, in: snap, uses: uses)
             }
             metrics.count(.answer)
-            return positive(request, answer: selected, additional: additional[request.type] ?? [], in: snap)
+            return positive(request, answer: selected, additional: additional[request.type] ?? [], in: snap, uses: uses)
         case .alias(let target):
             let cname = record(owner, .cname, RData.name(target))
             if request.type == .cname {
                 metrics.count(.answer)
-                return positive(request, answer: [cname], additional: [], in: snap)
+                return positive(request, answer: [cname], additional: [], in: snap, uses: uses)
             }
             guard depth < Self.maxChaseDepth else {
                 metrics.count(.chaseFailed)
@@ -87,6 +88,22 @@ public struct ClusterZoneHandler: Handler {
             }
             metrics.count(outcome == .completed ? .answer : .chaseFailed)
             return response
+        }
+    }
+
+    /// What the answer at a name is derived from: its Service's objects, its address, or only what
+    /// changes everything (namespaces appearing or going). The apex SOA's serial is the generation.
+    func dependencies(of shape: ClusterName) -> AnswerDependencies {
+        switch shape {
+        case .apex:
+            return .anyChange
+        case .service(let name, let namespace), .srvProto(_, let name, let namespace), .srv(_, _, let name, let namespace),
+             .endpoint(_, let name, let namespace):
+            return .service(ServiceKey(namespace: namespace, name: name))
+        case .pod(let dashed, _):
+            return Self.address(fromDashed: dashed).map { .keys([.address($0)]) } ?? .unkeyed
+        case .dnsVersion, .serviceRoot, .podRoot, .namespace, .podNamespace, .other:
+            return .unkeyed
         }
     }
 
@@ -131,7 +148,7 @@ public struct ClusterZoneHandler: Handler {
             switch settings.pods {
             case .disabled: return .missing
             case .insecure: return .emptyNonTerminal
-            case .verified: return snap.podsByIP.values.contains { $0.namespace == namespace } ? .emptyNonTerminal : .missing
+            case .verified: return snap.hasPods(inNamespace: namespace) ? .emptyNonTerminal : .missing
             }
         case .pod(let dashed, let namespace):
             guard settings.pods != .disabled, let address = Self.address(fromDashed: dashed) else { return .missing }
@@ -228,28 +245,30 @@ public struct ClusterZoneHandler: Handler {
             var m = Message.response(to: request.message)
             m.header.authoritative = true
             m.authority = [soa.record(owner: apex, serial: snap)]
-            return Response(message: m, snapshotGeneration: snap.generation)
+            return Response(message: m, snapshotGeneration: snap.generation, dependencies: .keys([.address(address)]))
         }
         let owner = request.question.name
-        return positive(request, answer: targets.map { record(owner, .ptr, RData.name($0)) }, additional: [], in: snap)
+        return positive(request, answer: targets.map { record(owner, .ptr, RData.name($0)) }, additional: [], in: snap,
+                        uses: .keys([.address(address)]))
     }
 
     // MARK: - Building responses
 
-    func positive(_ request: Request, answer: [ResourceRecord], additional: [ResourceRecord], in snap: ClusterSnapshot) -> Response {
+    func positive(_ request: Request, answer: [ResourceRecord], additional: [ResourceRecord], in snap: ClusterSnapshot,
+                  uses: AnswerDependencies) -> Response {
         var m = Message.response(to: request.message)
         m.header.authoritative = true
         m.answer = answer
         m.additional = additional
-        return Response(message: m, snapshotGeneration: snap.generation)
+        return Response(message: m, snapshotGeneration: snap.generation, dependencies: uses)
     }
 
     /// NXDOMAIN or NODATA with the cluster SOA in authority (RFC 2308).
-    func negative(_ request: Request, rcode: RCode, in snap: ClusterSnapshot) -> Response {
+    func negative(_ request: Request, rcode: RCode, in snap: ClusterSnapshot, uses: AnswerDependencies) -> Response {
         var m = Message.response(to: request.message, rcode: rcode)
         m.header.authoritative = true
         m.authority = [soa.record(owner: settings.clusterDomain, serial: snap)]
-        return Response(message: m, snapshotGeneration: snap.generation)
+        return Response(message: m, snapshotGeneration: snap.generation, dependencies: uses)
     }
 
     func record(_ owner: DomainName, _ type: RRType, _ rdata: [UInt8]) -> ResourceRecord {

@@ -51,16 +51,19 @@ public struct FederationHandler: Handler {
             var m = Message.response(to: request.message, rcode: .nxDomain)
             m.header.authoritative = true
             m.authority = [soa.record(owner: settings.grammar.clusterDomain, serial: snap)]
-            return Response(message: m, snapshotGeneration: snap.generation)
+            return Response(message: m, snapshotGeneration: snap.generation, dependencies: .unkeyed)
         case .federated(let federated):
             return await federate(request, federated, in: snap, next: next)
         }
     }
 
     func federate(_ request: Request, _ name: FederatedName, in snap: ClusterSnapshot, next: Next) async -> Response {
-        if let service = snap.service(name.service, namespace: name.namespace), snap.isHealthy(service) {
+        let key = ServiceKey(namespace: name.namespace, name: name.service)
+        if let service = snap.services[key], snap.isHealthy(service) {
             let localName = settings.grammar.localName(for: name)
-            let local = await next(request.rewritten(name: localName))
+            var local = await next(request.rewritten(name: localName))
+            // The local answer also depends on the health that chose it.
+            local.dependencies = local.dependencies.union(.service(key))
             metrics.count(.local)
             return Self.rewrite(local, from: localName, to: request)
         }
@@ -73,7 +76,8 @@ public struct FederationHandler: Handler {
             var m = Message.response(to: request.message)
             m.header.authoritative = true
             m.answer = [cname]
-            return Response(message: m, snapshotGeneration: snap.generation, answerKind: result.answerKind)
+            // The Service's health chose the CNAME; the node's topology (a change to everything) shaped it.
+            return Response(message: m, snapshotGeneration: snap.generation, dependencies: .service(key), answerKind: result.answerKind)
         }
         var (response, _) = await CNAMEChase.complete(request, cname: cname, target: target) { await upstream.resolve($0) }
         response.federationResult = result
@@ -96,7 +100,8 @@ public struct FederationHandler: Handler {
         m.answer = renamed(m.answer)
         m.authority = renamed(m.authority)
         m.additional = renamed(m.additional)
-        return Response(message: m, snapshotGeneration: local.snapshotGeneration, answerKind: FederationResult.local.answerKind)
+        return Response(message: m, snapshotGeneration: local.snapshotGeneration, dependencies: local.dependencies,
+                        answerKind: FederationResult.local.answerKind)
     }
 
     /// The federation label of a name under `<fed>.svc.<cd>` that also has a cluster reading when a

@@ -33,20 +33,20 @@ public struct SearchPathHandler: Handler {
         // A walked name's answer depends on the client's namespace: never served by the listener from the cache.
         first.cachedAnswer = nil
         guard first.rcode == .nxDomain else { return first }
-        var generations = [first.snapshotGeneration]
+        var steps = [first]
         for candidate in walk.candidates {
             let reply = await next(request.rewritten(name: candidate))
-            generations.append(reply.snapshotGeneration)
+            steps.append(reply)
             guard reply.rcode == .nxDomain else {
                 metrics.count(.hit)
                 var response = cnamed(reply, to: candidate, for: request)
-                response.snapshotGeneration = reusableGeneration(generations)
+                (response.snapshotGeneration, response.dependencies) = reusable(steps)
                 return response
             }
         }
         metrics.count(.miss)
         var response = first
-        response.snapshotGeneration = reusableGeneration(generations)
+        (response.snapshotGeneration, response.dependencies) = reusable(steps)
         return response
     }
 
@@ -77,9 +77,11 @@ public struct SearchPathHandler: Handler {
     /// A walked answer may be pre-rendered for (name, type) only when it cannot differ between
     /// clients (a fixed namespace) and every step came from the same snapshot, so a new snapshot
     /// invalidates it; a forwarded step (nil) could change at any time.
-    func reusableGeneration(_ steps: [UInt64?]) -> UInt64? {
-        guard settings.namespace != nil, let g = steps.first ?? nil, steps.allSatisfy({ $0 == g }) else { return nil }
-        return g
+    /// The walked answer depends on what every step did.
+    func reusable(_ steps: [Response]) -> (UInt64?, AnswerDependencies) {
+        guard settings.namespace != nil, let g = steps.first?.snapshotGeneration,
+              steps.allSatisfy({ $0.snapshotGeneration == g }) else { return (nil, .anyChange) }
+        return (g, steps.dropFirst().reduce(steps[0].dependencies) { $0.union($1.dependencies) })
     }
 
     /// The candidate's reply as the answer to the question asked: `<qname> CNAME <candidate>` first,

@@ -15,30 +15,89 @@ public struct AnswerEpoch: Equatable, Sendable {
     public var config: UInt64
 }
 
-/// Pre-rendered answers for one listener (one event loop, so no lock), valid for one snapshot
-/// generation (docs/architecture.md, the hot path). Rendered lazily on first use by the slow path.
+/// Pre-rendered answers for one listener (one event loop, so no lock), rendered lazily on first use
+/// by the slow path (docs/architecture.md, the hot path).
+///
+/// Each answer is kept with what it was derived from. When a new snapshot is installed, the table
+/// catches up on the first lookup: it drops only the answers whose Services or addresses the
+/// snapshots in between changed (everything when they changed namespaces or the own node, or when
+/// the table is further behind than the snapshot's history), so no cluster answer outlives the
+/// snapshot it came from for the names that changed. A new configuration empties it.
 final class PrerenderTable {
+    private struct Entry {
+        var answer: PrerenderedAnswer
+        var dependencies: AnswerDependencies
+    }
+
     private var epoch = AnswerEpoch(snapshot: 0, config: 0)
-    private var answers: [PrerenderKey: PrerenderedAnswer] = [:]
+    private var answers: [PrerenderKey: Entry] = [:]
+    /// The keys of the answers derived from each Service or address (may name answers already gone).
+    private var dependents: [DependencyKey: [PrerenderKey]] = [:]
+    private var dependentCount = 0
+    /// Answers that any change invalidates.
+    private var anyChange: [PrerenderKey] = []
     /// Bounds memory when clients ask for many distinct names in one generation.
     let capacity: Int
 
     init(capacity: Int = 50_000) { self.capacity = capacity }
 
-    /// The answer for `key` when it belongs to `current`; a new snapshot or configuration empties the table.
+    var count: Int { answers.count }
+
+    /// The answer for `key` when it is valid for `snapshot` under configuration `config`.
+    func lookup(_ key: PrerenderKey, snapshot: ClusterSnapshot, config: UInt64) -> PrerenderedAnswer? {
+        catchUp(to: snapshot, config: config)
+        return answers[key]?.answer
+    }
+
+    /// The answer for `key` when it belongs to `current`; without the snapshot to say what changed,
+    /// a new generation or configuration empties the table.
     func lookup(_ key: PrerenderKey, current: AnswerEpoch) -> PrerenderedAnswer? {
         if current != epoch {
-            answers.removeAll(keepingCapacity: true)
+            removeAll()
             epoch = current
             return nil
         }
-        return answers[key]
+        return answers[key]?.answer
     }
 
-    func store(_ answer: PrerenderedAnswer, for key: PrerenderKey, epoch answerEpoch: AnswerEpoch) {
+    /// Keeps `answer` for `key` when it was derived from the epoch the table is at.
+    func store(_ answer: PrerenderedAnswer, for key: PrerenderKey, epoch answerEpoch: AnswerEpoch,
+               dependencies: AnswerDependencies = .anyChange) {
         guard answerEpoch == epoch else { return }
-        if answers.count >= capacity { answers.removeAll(keepingCapacity: true) }
-        answers[key] = answer
+        if answers.count >= capacity || dependentCount >= 4 * capacity { removeAll() }
+        answers[key] = Entry(answer: answer, dependencies: dependencies)
+        switch dependencies {
+        case .anyChange:
+            anyChange.append(key)
+        case .keys(let keys):
+            for k in keys { dependents[k, default: []].append(key) }
+            dependentCount += keys.count
+        }
+    }
+
+    private func catchUp(to snapshot: ClusterSnapshot, config: UInt64) {
+        guard snapshot.generation != epoch.snapshot || config != epoch.config else { return }
+        defer { epoch = AnswerEpoch(snapshot: snapshot.generation, config: config) }
+        guard config == epoch.config, snapshot.generation > epoch.snapshot else { return removeAll() }
+        switch snapshot.changes(since: epoch.snapshot) {
+        case .everything:
+            removeAll()
+        case .keys(let changed):
+            for key in anyChange { answers[key] = nil }
+            anyChange.removeAll(keepingCapacity: true)
+            for k in changed {
+                guard let keys = dependents.removeValue(forKey: k) else { continue }
+                dependentCount -= keys.count
+                for key in keys { answers[key] = nil }
+            }
+        }
+    }
+
+    private func removeAll() {
+        answers.removeAll(keepingCapacity: true)
+        dependents.removeAll(keepingCapacity: true)
+        dependentCount = 0
+        anyChange.removeAll(keepingCapacity: true)
     }
 }
 

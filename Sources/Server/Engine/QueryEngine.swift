@@ -41,11 +41,11 @@ public final class QueryEngine: Sendable {
     }
 
     /// The outcome of the slow path: bytes to send, and a pre-rendered form when the answer may be
-    /// reused for this (name, type) until the snapshot generation changes.
+    /// reused for this (name, type) until a snapshot changes what it was derived from.
     public struct Outcome: Sendable {
         public var bytes: [UInt8]
         public var rcode: RCode
-        public var prerendered: (epoch: AnswerEpoch, answer: PrerenderedAnswer)?
+        public var prerendered: (epoch: AnswerEpoch, answer: PrerenderedAnswer, dependencies: AnswerDependencies)?
         /// A fresh answer from the cache that every handler before it passed on unchanged: the
         /// listener may serve this question from it until it expires, while `epoch` holds.
         public var cached: (epoch: AnswerEpoch, answer: CachedAnswer)?
@@ -75,9 +75,10 @@ public final class QueryEngine: Sendable {
         message.header.id = query.header.id
         message.questions = query.questions
         let bytes = WireCodec.encode(message, maxSize: sizeLimit)
-        var pre: (AnswerEpoch, PrerenderedAnswer)?
+        var pre: (AnswerEpoch, PrerenderedAnswer, AnswerDependencies)?
         if let generation = response.snapshotGeneration {
-            pre = (AnswerEpoch(snapshot: generation, config: configEpoch), PrerenderedAnswer(rendering: response.message))
+            pre = (AnswerEpoch(snapshot: generation, config: configEpoch), PrerenderedAnswer(rendering: response.message),
+                   response.dependencies)
         }
         let cached = response.cachedAnswer.map { (routedIn, $0) }
         return Outcome(bytes: bytes, rcode: message.header.rcode, prerendered: pre, cached: cached)

@@ -46,17 +46,17 @@ final class UDPQueryHandler: ChannelInboundHandler {
     /// The hot path: a pre-rendered cluster answer, or a fresh answer of the cache with its TTLs
     /// counted down, patched with the query's ID, question and flags.
     private func answerFromTable(buffer: ByteBuffer, view: QueryView, to remote: SocketAddress, context: ChannelHandlerContext) -> Bool {
-        let generation = snapshots.current?.generation
+        let snapshot = snapshots.current
         let configEpoch = engine.configEpoch
-        if let generation,
+        if let snapshot,
            let answer = table.lookup(PrerenderKey(name: view.lowercasedWireName, type: view.qtype.rawValue),
-                                     current: AnswerEpoch(snapshot: generation, config: configEpoch)),
+                                     snapshot: snapshot, config: configEpoch),
            send(answer, age: 0, for: buffer, view: view, to: remote, context: context) {
             engine.metrics.prerenderedHits.increment()
             return true
         }
         guard view.qclass == .in,
-              let (cached, age) = cachedAnswers.lookup(CachedAnswerKey(view), current: AnswerEpoch(snapshot: generation ?? 0, config: configEpoch)),
+              let (cached, age) = cachedAnswers.lookup(CachedAnswerKey(view), current: AnswerEpoch(snapshot: snapshot?.generation ?? 0, config: configEpoch)),
               send(cached.answer, age: age, for: buffer, view: view, to: remote, context: context) else { return false }
         cached.countHit()
         return true
@@ -90,8 +90,9 @@ final class UDPQueryHandler: ChannelInboundHandler {
             let outcome = await engine.resolve(packet: packet, view: view, transport: .udp, client: client, sizeLimit: view.udpLimit)
             loop.runOnLoop {
                 let (handler, context) = bound.value
-                if let (epoch, answer) = outcome.prerendered {
-                    handler.table.store(answer, for: PrerenderKey(name: view.lowercasedWireName, type: view.qtype.rawValue), epoch: epoch)
+                if let (epoch, answer, dependencies) = outcome.prerendered {
+                    handler.table.store(answer, for: PrerenderKey(name: view.lowercasedWireName, type: view.qtype.rawValue), epoch: epoch,
+                                        dependencies: dependencies)
                 }
                 if let (epoch, cached) = outcome.cached, view.qclass == .in {
                     handler.cachedAnswers.store(cached, for: CachedAnswerKey(view), epoch: epoch)

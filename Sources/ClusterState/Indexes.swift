@@ -1,0 +1,278 @@
+import NameExpansion
+
+/// The indexes of one snapshot. A successor is this value changed in place for the objects an
+/// event touches: unchanged shards stay shared with the predecessor, and the objects live only
+/// here (no second copy of every object beside the snapshot).
+struct ClusterIndexes: Sendable {
+    var services = ShardedMap<ServiceKey, Service>()
+    /// Slices by the Service their label names (which may not exist), in arrival order.
+    var slicesByService = ShardedMap<ServiceKey, [EndpointSlice]>()
+    /// Which Service each slice belongs to, for deletes (which name only the slice).
+    var sliceOwners = ShardedMap<ObjectRef, ServiceKey>()
+    var published = ShardedMap<ServiceKey, [ReadyAddress]>()
+    var reverse = ShardedMap<String, [ReverseEntry]>()
+    var namespaceObjects: Set<String> = []
+    var servicesPerNamespace: [String: Int] = [:]
+    /// Namespaces named by Namespace objects or by any Service.
+    var namespaces: Set<String> = []
+    var pods = ShardedMap<ObjectRef, Pod>()
+    var podsByIP = ShardedMap<String, Pod>()
+    var podsPerNamespace: [String: Int] = [:]
+    var nodeNames: Set<String> = []
+    var node: Node?
+    let nodeName: String?
+
+    init(nodeName: String?) { self.nodeName = nodeName }
+
+    /// Indexes `objects` in one pass (a first install): each Service's published addresses and
+    /// reverse entries are computed once, after all its slices are in.
+    init(objects: ClusterObjects, nodeName: String?) {
+        self.nodeName = nodeName
+        var ignored = ChangeRecorder()
+        for n in objects.namespaces { namespaceObjects.insert(n.asciiLowercased) }
+        for s in objects.services {
+            if services.updateValue(s, forKey: s.key) == nil { servicesPerNamespace[s.key.namespace, default: 0] += 1 }
+        }
+        namespaces = namespaceObjects.union(servicesPerNamespace.keys)
+        for e in objects.endpointSlices {
+            let ref = e.ref
+            if let owner = sliceOwners[ref] { removeSlice(ref, from: owner) }
+            sliceOwners[ref] = e.service
+            slicesByService[e.service, default: []].append(e)
+        }
+        for (key, service) in services {
+            let addresses = ClusterSnapshot.published(service, slices: slicesByService[key] ?? [])
+            if !addresses.isEmpty { published[key] = addresses }
+            for link in Self.reverseEntries(service, published: addresses) {
+                reverse[link.address, default: []].append(link.entry)
+            }
+        }
+        var sorted = ShardedMap<String, [ReverseEntry]>()
+        for (address, entries) in reverse { sorted[address] = entries.count > 1 ? entries.sorted(by: ReverseEntry.order) : entries }
+        reverse = sorted
+        for p in objects.pods { upsertPod(p, &ignored) }
+        for n in objects.nodes { upsertNode(n, &ignored) }
+    }
+
+    // MARK: - Changes
+
+    mutating func apply(_ change: ClusterChange, _ changed: inout ChangeRecorder) {
+        switch change {
+        case .upsert(.service(let s)): upsertService(s, &changed)
+        case .upsert(.endpointSlice(let e)): upsertSlice(e, &changed)
+        case .upsert(.namespace(let n)): setNamespaceObject(n.asciiLowercased, present: true, &changed)
+        case .upsert(.node(let n)): upsertNode(n, &changed)
+        case .upsert(.pod(let p)): upsertPod(p, &changed)
+        case .delete(let ref):
+            switch ref.kind {
+            case .service: deleteService(ServiceKey(namespace: ref.namespace, name: ref.name), &changed)
+            case .endpointSlice: deleteSlice(ref, &changed)
+            case .namespace: setNamespaceObject(ref.name.asciiLowercased, present: false, &changed)
+            case .node: deleteNode(ref.name, &changed)
+            case .pod: deletePod(ref, &changed)
+            }
+        }
+    }
+
+    /// Makes the objects of `kind` exactly `objects`: what they lack is deleted, what differs is
+    /// changed, what is equal is left alone (and its answers with it).
+    mutating func replace(_ kind: ObjectKind, with objects: [ClusterObject], _ changed: inout ChangeRecorder) {
+        let incoming = objects.filter { $0.id.kind == kind }
+        let keep = Set(incoming.map(\.id))
+        let present: [ObjectRef]
+        switch kind {
+        case .service: present = services.keys.map { ObjectRef(kind: .service, namespace: $0.namespace, name: $0.name) }
+        case .endpointSlice: present = sliceOwners.keys
+        case .namespace: present = namespaceObjects.map { ObjectRef(kind: .namespace, namespace: "", name: $0) }
+        case .node: present = nodeNames.map { ObjectRef(kind: .node, namespace: "", name: $0) }
+        case .pod: present = pods.keys
+        }
+        for ref in present where !keep.contains(ref) { apply(.delete(ref), &changed) }
+        for object in incoming { apply(.upsert(object), &changed) }
+    }
+
+    mutating func upsertService(_ s: Service, _ changed: inout ChangeRecorder) {
+        // Unchanged objects are not written: a write copies the shard it falls in.
+        let old = services[s.key]
+        guard old != s else { return }
+        services[s.key] = s
+        if old == nil { countService(in: s.key.namespace, by: 1, &changed) }
+        changed.touchService(s.key)
+        republish(s.key, was: old, &changed)
+    }
+
+    mutating func deleteService(_ key: ServiceKey, _ changed: inout ChangeRecorder) {
+        guard let old = services.removeValue(forKey: key) else { return }
+        countService(in: key.namespace, by: -1, &changed)
+        changed.touchService(key)
+        republish(key, was: old, &changed)
+    }
+
+    mutating func upsertSlice(_ e: EndpointSlice, _ changed: inout ChangeRecorder) {
+        let ref = e.ref
+        let owner = sliceOwners[ref]
+        if owner == e.service, slicesByService[e.service]?.first(where: { $0.name == e.name }) == e { return }
+        if owner != e.service { sliceOwners[ref] = e.service }
+        if let owner, owner != e.service {
+            // The slice's service label changed: it leaves the old Service.
+            removeSlice(ref, from: owner)
+            changed.touchService(owner)
+            republish(owner, was: services[owner], &changed)
+        }
+        var slices = slicesByService.removeValue(forKey: e.service) ?? []
+        if let i = slices.firstIndex(where: { $0.name == e.name }) {
+            slices[i] = e
+        } else {
+            slices.append(e)
+        }
+        slicesByService[e.service] = slices
+        changed.touchService(e.service)
+        republish(e.service, was: services[e.service], &changed)
+    }
+
+    mutating func deleteSlice(_ ref: ObjectRef, _ changed: inout ChangeRecorder) {
+        guard let owner = sliceOwners.removeValue(forKey: ref) else { return }
+        removeSlice(ref, from: owner)
+        changed.touchService(owner)
+        republish(owner, was: services[owner], &changed)
+    }
+
+    private mutating func removeSlice(_ ref: ObjectRef, from owner: ServiceKey) {
+        guard var slices = slicesByService.removeValue(forKey: owner) else { return }
+        slices.removeAll { $0.name == ref.name }
+        if !slices.isEmpty { slicesByService[owner] = slices }
+    }
+
+    /// Recomputes the published addresses and reverse entries of one Service after it (it was
+    /// `old` before) or one of its slices changed, touching every address whose reverse answer changes.
+    private mutating func republish(_ key: ServiceKey, was old: Service?, _ changed: inout ChangeRecorder) {
+        let oldPublished = published[key] ?? []
+        let service = services[key]
+        let newPublished = service.map { ClusterSnapshot.published($0, slices: slicesByService[key] ?? []) } ?? []
+        guard old != service || oldPublished != newPublished else { return }
+        published[key] = newPublished.isEmpty ? nil : newPublished
+        let before = Set(old.map { Self.reverseEntries($0, published: oldPublished) } ?? [])
+        let after = Set(service.map { Self.reverseEntries($0, published: newPublished) } ?? [])
+        for link in before.subtracting(after) {
+            var entries = reverse.removeValue(forKey: link.address) ?? []
+            entries.removeAll { $0 == link.entry }
+            if !entries.isEmpty { reverse[link.address] = entries }
+            changed.touch(.address(link.address))
+        }
+        for link in after.subtracting(before) {
+            var entries = reverse.removeValue(forKey: link.address) ?? []
+            entries.append(link.entry)
+            reverse[link.address] = entries.count > 1 ? entries.sorted(by: ReverseEntry.order) : entries
+            changed.touch(.address(link.address))
+        }
+    }
+
+    /// One reverse-index entry: `address` names `entry`.
+    struct ReverseLink: Hashable {
+        var address: String
+        var entry: ReverseEntry
+    }
+
+    /// ClusterIPs name the Service; every published endpoint (of any Service type) names itself under it:
+    /// the cluster zone answers `<label>.<svc>.<ns>.svc.<cd>` for the same addresses, so each PTR
+    /// target resolves forward.
+    static func reverseEntries(_ service: Service, published: [ReadyAddress]) -> [ReverseLink] {
+        var out: [ReverseLink] = []
+        if case .clusterIP(let ips) = service.kind {
+            for ip in ips {
+                if let c = IPAddress.canonical(ip) { out.append(ReverseLink(address: c, entry: ReverseEntry(service: service.key, endpointHost: nil))) }
+            }
+        }
+        for r in published {
+            if let c = IPAddress.canonical(r.address) {
+                out.append(ReverseLink(address: c, entry: ReverseEntry(service: service.key, endpointHost: r.label)))
+            }
+        }
+        return out
+    }
+
+    private mutating func countService(in namespace: String, by delta: Int, _ changed: inout ChangeRecorder) {
+        let count = (servicesPerNamespace[namespace] ?? 0) + delta
+        servicesPerNamespace[namespace] = count > 0 ? count : nil
+        refreshNamespace(namespace, &changed)
+    }
+
+    private mutating func setNamespaceObject(_ namespace: String, present: Bool, _ changed: inout ChangeRecorder) {
+        guard namespaceObjects.contains(namespace) != present else { return }
+        if present { namespaceObjects.insert(namespace) } else { namespaceObjects.remove(namespace) }
+        refreshNamespace(namespace, &changed)
+    }
+
+    /// A namespace appearing or disappearing changes NXDOMAIN into NODATA (and back) for names
+    /// under it, and the federation's namespace-conflict reading: every answer may differ.
+    private mutating func refreshNamespace(_ namespace: String, _ changed: inout ChangeRecorder) {
+        let exists = namespaceObjects.contains(namespace) || servicesPerNamespace[namespace] != nil
+        guard exists != namespaces.contains(namespace) else { return }
+        if exists { namespaces.insert(namespace) } else { namespaces.remove(namespace) }
+        changed.everything()
+    }
+
+    mutating func upsertNode(_ n: Node, _ changed: inout ChangeRecorder) {
+        if !nodeNames.contains(n.name) { nodeNames.insert(n.name) }
+        guard n.name == nodeName, node != n else { return }
+        node = n
+        changed.everything()  // zone and region shape every federated CNAME
+    }
+
+    mutating func deleteNode(_ name: String, _ changed: inout ChangeRecorder) {
+        nodeNames.remove(name)
+        guard name == nodeName, node != nil else { return }
+        node = nil
+        changed.everything()
+    }
+
+    mutating func upsertPod(_ p: Pod, _ changed: inout ChangeRecorder) {
+        let old = pods[p.ref]
+        guard old != p else { return }
+        pods[p.ref] = p
+        if let old { unindexAddresses(of: old, &changed) } else { countPod(in: p.namespace, by: 1, &changed) }
+        for ip in p.ips {
+            podsByIP[ip] = p
+            changed.touch(.address(IPAddress.canonical(ip) ?? ip))
+        }
+    }
+
+    mutating func deletePod(_ ref: ObjectRef, _ changed: inout ChangeRecorder) {
+        guard let old = pods.removeValue(forKey: ref) else { return }
+        unindexAddresses(of: old, &changed)
+        countPod(in: old.namespace, by: -1, &changed)
+    }
+
+    private mutating func unindexAddresses(of pod: Pod, _ changed: inout ChangeRecorder) {
+        for ip in pod.ips where podsByIP[ip]?.ref == pod.ref {
+            podsByIP[ip] = nil
+            changed.touch(.address(IPAddress.canonical(ip) ?? ip))
+        }
+    }
+
+    /// Under `pods: verified` a namespace's first pod makes `<ns>.pod.<cd>` exist, its last one unmakes it.
+    private mutating func countPod(in namespace: String, by delta: Int, _ changed: inout ChangeRecorder) {
+        let count = (podsPerNamespace[namespace] ?? 0) + delta
+        podsPerNamespace[namespace] = count > 0 ? count : nil
+        if count <= 0 || count == delta { changed.everything() }
+    }
+}
+
+extension EndpointSlice {
+    var ref: ObjectRef { ObjectRef(kind: .endpointSlice, namespace: service.namespace, name: name) }
+}
+
+extension Pod {
+    var ref: ObjectRef { ObjectRef(kind: .pod, namespace: namespace, name: name) }
+}
+
+extension ReverseEntry {
+    /// ClusterIPs first, then endpoints; by Service, then label: the same order however the
+    /// entries arrived.
+    static func order(_ a: ReverseEntry, _ b: ReverseEntry) -> Bool {
+        if (a.endpointHost == nil) != (b.endpointHost == nil) { return a.endpointHost == nil }
+        if a.service.namespace != b.service.namespace { return a.service.namespace < b.service.namespace }
+        if a.service.name != b.service.name { return a.service.name < b.service.name }
+        return (a.endpointHost ?? "") < (b.endpointHost ?? "")
+    }
+}
