@@ -42,12 +42,13 @@ public struct FednsApp {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: Self.usableCores)
-        let stack = try ResolverStack.build(config: config, group: group, logger: logger)
+        // Listeners first: the state file is read once they are bound (DNS answers meanwhile).
+        let listening = FirstLoad.Gate()
+        let stack = try ResolverStack.build(config: config, group: group, logger: logger, firstLoad: .afterListening(listening))
         var background = stack.services
-        let bound = BoundSignal()
         if let clusterSource {
             // The source starts once the listeners are bound: until its first sync, cluster names get SERVFAIL (EDE 14).
-            background += try clusterSource(stack.snapshots, logger).map { AfterBound(signal: bound, service: $0) }
+            background += try clusterSource(stack.snapshots, logger).map { AfterBound(listening: listening, service: $0) }
         }
         if let reload {
             background.append(KubeDNSConfigWatcher(reload: reload, engine: stack.engine, snapshots: stack.snapshots, group: group,
@@ -57,9 +58,9 @@ public struct FednsApp {
             .init(service: $0, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup)
         }
         let server = FednsServer(config: config, engine: stack.engine, snapshots: stack.snapshots, registry: registry,
-                                 group: group, logger: logger, onBound: { [onBound] addresses in
-                                     bound.fire()
-                                     onBound(addresses)
+                                 group: group, logger: logger, onBound: { [onBound] in
+                                     onBound($0)
+                                     listening.open()
                                  })
         services.append(.init(service: server, successTerminationBehavior: .gracefullyShutdownGroup,
                               failureTerminationBehavior: .gracefullyShutdownGroup))
@@ -103,37 +104,13 @@ public struct FednsApp {
     }
 }
 
-/// Fired once when the listeners are bound; waiting ends early on cancellation or graceful shutdown.
-final class BoundSignal: Sendable {
-    private let waiters = Mutex<(fired: Bool, streams: [AsyncStream<Void>.Continuation])>((false, []))
-
-    func fire() {
-        let streams = waiters.withLock { w in
-            w.fired = true
-            defer { w.streams = [] }
-            return w.streams
-        }
-        for stream in streams { stream.finish() }
-    }
-
-    func wait() async {
-        let (stream, continuation) = AsyncStream<Void>.makeStream()
-        let fired = waiters.withLock { w in
-            if !w.fired { w.streams.append(continuation) }
-            return w.fired
-        }
-        if fired { return }
-        for await _ in stream {}
-    }
-}
-
 /// Runs `service` once the listeners are bound.
 struct AfterBound: ServiceLifecycle.Service {
-    let signal: BoundSignal
+    let listening: FirstLoad.Gate
     let service: any ServiceLifecycle.Service
 
     func run() async throws {
-        await cancelWhenGracefulShutdown { await signal.wait() }
+        await cancelWhenGracefulShutdown { await listening.wait() }
         guard !Task.isCancelled, !Task.isShuttingDownGracefully else { return }
         try await service.run()
     }

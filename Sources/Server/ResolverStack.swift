@@ -7,6 +7,7 @@ import NameExpansion
 import NIOCore
 import Resolver
 import ServiceLifecycle
+import Synchronization
 import YAMLReader
 
 /// The resolver chain and the long-running parts it needs, built from one configuration.
@@ -22,25 +23,28 @@ public struct ResolverStack {
     /// The forwarder's health probes (also in `services`); a reload hands them the new forwarder.
     public let probes: HealthProbes
 
-    /// Builds the chain and its services from `config`; loads the cluster state file once, synchronously.
+    /// Builds the chain and its services from `config`.
     /// - Parameters:
     ///   - time: the clock of everything that waits: the file source's polls, the cache, the forwarder.
     ///   - transport: how the forwarder reaches upstreams; nil means real sockets on `group`
     ///     (the conformance runner passes its scripted upstreams).
+    ///   - firstLoad: when the cluster state file is first read: by `build` itself (in-process use),
+    ///     or by the file source's service once the server's listeners are bound.
     public static func build(config: FednsConfig, group: any EventLoopGroup, logger: Logger,
                              time: any TimeSource = SystemTimeSource(),
-                             transport: (any UpstreamTransport)? = nil) throws -> ResolverStack {
+                             transport: (any UpstreamTransport)? = nil,
+                             firstLoad: FirstLoad = .whileBuilding) throws -> ResolverStack {
         let snapshots = SnapshotStore(nodeName: config.nodeName)
         var services: [any ServiceLifecycle.Service] = []
         if let path = config.clusterStateFile {
             let source = FileSource(path: path, store: snapshots, logger: logger, time: time)
-            do {
-                _ = try source.loadOnce()
-            } catch {
-                // Keep serving forwarded names; cluster names answer SERVFAIL (EDE 14) until a good file appears.
-                logger.error("cluster state not loaded yet", metadata: ["cluster.file": .string(path), "cluster.error": .string(error.description)])
+            switch firstLoad {
+            case .whileBuilding:
+                FileSourceService.loadFirst(source, logger: logger)
+                services.append(FileSourceService(source: source, listening: nil, logger: logger))
+            case .afterListening(let listening):
+                services.append(FileSourceService(source: source, listening: listening, logger: logger))
             }
-            services.append(FileSourceService(source: source))
         }
 
         let (chain, forward) = try makeChain(config: config, snapshots: snapshots, group: group, logger: logger, time: time,
@@ -133,10 +137,78 @@ public struct ResolverStack {
     }
 }
 
-/// The cluster state file watcher as a service; it stops on graceful shutdown.
+/// When the cluster state is first read (docs/architecture.md, cluster state).
+public enum FirstLoad: Sendable {
+    /// Before `ResolverStack.build` returns: `fedns resolve`, the conformance runner, the fuzzer.
+    case whileBuilding
+    /// Once `listening` opens (the server calls it when its listeners are bound): a big state file
+    /// never keeps the DNS port closed, and until the load completes cluster and federated names are
+    /// SERVFAIL with EDE 14 while forwarded names are answered.
+    case afterListening(Gate)
+
+    /// Opens once; whoever waits on it goes on from then.
+    public final class Gate: Sendable {
+        private let state = Mutex<(open: Bool, waiters: [UInt64: CheckedContinuation<Void, Never>], next: UInt64)>((false, [:], 0))
+
+        public init() {}
+
+        public func open() {
+            let waiters = state.withLock { s in
+                s.open = true
+                defer { s.waiters = [:] }
+                return Array(s.waiters.values)
+            }
+            for w in waiters { w.resume() }
+        }
+
+        /// Returns once the gate is open, or at once when the task is cancelled.
+        public func wait() async {
+            let id = state.withLock { s in
+                defer { s.next += 1 }
+                return s.next
+            }
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                    let resumeNow = state.withLock { s in
+                        if s.open || Task.isCancelled { return true }
+                        s.waiters[id] = c
+                        return false
+                    }
+                    if resumeNow { c.resume() }
+                }
+            } onCancel: {
+                let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
+                waiter?.resume()
+            }
+        }
+    }
+}
+
+/// The cluster state file watcher as a service: the first load (after the listeners are bound, when
+/// asked), then a look every poll interval; it stops on graceful shutdown.
 struct FileSourceService: ServiceLifecycle.Service {
     let source: FileSource
+    let listening: FirstLoad.Gate?
+    let logger: Logger
+
     func run() async throws {
-        await cancelWhenGracefulShutdown { await source.run() }
+        await cancelWhenGracefulShutdown {
+            if let listening {
+                await listening.wait()
+                if Task.isCancelled { return }
+                Self.loadFirst(source, logger: logger)
+            }
+            await source.run()
+        }
+    }
+
+    static func loadFirst(_ source: FileSource, logger: Logger) {
+        do {
+            _ = try source.loadOnce()
+        } catch {
+            // Keep serving forwarded names; cluster names answer SERVFAIL (EDE 14) until a good file appears.
+            logger.error("cluster state not loaded yet", metadata: ["cluster.file": .string(source.path),
+                                                                   "cluster.error": .string(error.description)])
+        }
     }
 }
