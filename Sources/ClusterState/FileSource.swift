@@ -139,6 +139,7 @@ public final class FileSource: Sendable {
             }
             w.succeeded += 1; w.lastError = nil
             succeeded.increment()
+            Memory.releaseFreePages()
             logger.info("cluster state loaded", metadata: [
                 "cluster.file": "\(path)",
                 "cluster.generation": "\(snapshot.generation)",
