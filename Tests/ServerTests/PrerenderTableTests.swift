@@ -1,3 +1,4 @@
+import ClusterState
 import DNSWire
 import NameExpansion
 import Testing
@@ -42,5 +43,41 @@ import Testing
         }
         let kept = (0..<3).filter { table.lookup(PrerenderKey(name: [UInt8($0)], type: 1), current: epoch) != nil }
         #expect(kept.count <= 2)
+    }
+
+    static func service(_ name: String, _ ip: String) -> ClusterChange {
+        .upsert(.service(Service(key: ServiceKey(namespace: "ns", name: name), kind: .clusterIP([ip]), ports: [])))
+    }
+
+    @Test func aNewSnapshotDropsOnlyTheAnswersOfWhatItChanged() throws {
+        let store = SnapshotStore(nodeName: nil)
+        let first = store.install(ClusterObjects(namespaces: ["ns"]))
+        let table = PrerenderTable()
+        let a = PrerenderKey(name: Array("\u{1}a".utf8), type: 1), b = PrerenderKey(name: Array("\u{1}b".utf8), type: 1)
+        let apex = PrerenderKey(name: [0], type: 6), unkeyed = PrerenderKey(name: Array("\u{2}ns".utf8), type: 1)
+        _ = table.lookup(a, snapshot: first, config: 0)
+        let epoch = AnswerEpoch(snapshot: first.generation, config: 0)
+        table.store(Self.answer("10.0.0.1"), for: a, epoch: epoch, dependencies: .service(ServiceKey(namespace: "ns", name: "a")))
+        table.store(Self.answer("10.0.0.2"), for: b, epoch: epoch, dependencies: .service(ServiceKey(namespace: "ns", name: "b")))
+        table.store(Self.answer("10.0.0.3"), for: apex, epoch: epoch, dependencies: .anyChange)
+        table.store(Self.answer("10.0.0.4"), for: unkeyed, epoch: epoch, dependencies: .unkeyed)
+        let second = try #require(store.apply([Self.service("a", "10.96.0.1")]))
+        #expect(table.lookup(a, snapshot: second, config: 0) == nil)
+        #expect(table.lookup(b, snapshot: second, config: 0) != nil)
+        #expect(table.lookup(apex, snapshot: second, config: 0) == nil)
+        #expect(table.lookup(unkeyed, snapshot: second, config: 0) != nil)
+        // A new configuration empties it.
+        #expect(table.lookup(b, snapshot: second, config: 1) == nil)
+    }
+
+    @Test func aTableTooFarBehindTheSnapshotsHistoryStartsOver() throws {
+        let store = SnapshotStore(nodeName: nil)
+        let first = store.install(ClusterObjects(namespaces: ["ns"]))
+        let table = PrerenderTable()
+        _ = table.lookup(key, snapshot: first, config: 0)
+        table.store(Self.answer("10.0.0.1"), for: key, epoch: AnswerEpoch(snapshot: first.generation, config: 0), dependencies: .unkeyed)
+        var last = first
+        for i in 0...ClusterSnapshot.historyLength { last = try #require(store.apply([Self.service("s\(i)", "10.96.0.1")])) }
+        #expect(table.lookup(key, snapshot: last, config: 0) == nil)
     }
 }
