@@ -50,8 +50,9 @@ public final class FileSource: Sendable {
 
     private struct WatchState {
         var fingerprint: FileFingerprint?
-        /// The bytes of the last load attempt, good or bad: the same bytes are not loaded twice.
-        var lastBytes: [UInt8]?
+        /// The digest of the last load attempt's bytes, good or bad: the same bytes are not loaded
+        /// twice. A digest, not the bytes: a 50 MB file would otherwise stay resident between reloads.
+        var lastBytes: ContentDigest?
         /// Why `lastBytes` did not load; nil when they are being served.
         var lastBytesError: ObjectError?
         var settlePollsLeft = 0
@@ -119,11 +120,12 @@ public final class FileSource: Sendable {
                 w.fingerprint = nil
                 return repeated && !force ? .unchanged : fail(error, &w)
             }
-            if !force, bytes == w.lastBytes {
+            let digest = ContentDigest(bytes)
+            if !force, digest == w.lastBytes {
                 w.lastError = w.lastBytesError
                 return .unchanged
             }
-            w.lastBytes = bytes
+            w.lastBytes = digest
             let result: LoadResult
             do throws(ObjectError) {
                 result = try ObjectLoader.read(bytes: bytes, file: path, interner: interner)
@@ -193,6 +195,23 @@ public final class FileSource: Sendable {
             bytes.append(contentsOf: chunk[0..<n])
         }
         return (FileFingerprint(st), bytes)
+    }
+}
+
+/// Two 64-bit multiplicative hashes (FNV-1a, and the same walk with another odd multiplier) and
+/// the length: equal contents have equal digests; different ones almost never do.
+struct ContentDigest: Equatable {
+    var count: Int
+    var a: UInt64
+    var b: UInt64
+
+    init(_ bytes: [UInt8]) {
+        var a: UInt64 = 0xcbf2_9ce4_8422_2325, b: UInt64 = 0x6c62_272e_07bb_0142
+        for byte in bytes {
+            a = (a ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+            b = (b ^ UInt64(byte)) &* 0x9e37_79b9_7f4a_7c15
+        }
+        count = bytes.count; self.a = a; self.b = b
     }
 }
 
