@@ -41,7 +41,6 @@ public struct FednsApp {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
-        Memory.limitArenas()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: Self.usableCores)
         // Listeners first: the state file is read once they are bound (DNS answers meanwhile).
         let listening = FirstLoad.Gate()
