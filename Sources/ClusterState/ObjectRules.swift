@@ -34,11 +34,14 @@ protocol ObjectValue {
 
 extension YAMLField: ObjectValue {}
 
-/// Which object a field belongs to, for error messages.
-struct ObjectID {
-    var kind: String
-    var namespace: String?
-    var name: String?
+/// Which object a field belongs to, for error messages. A class: every field of an object shares it.
+final class ObjectID {
+    let kind: String
+    let namespace: String?
+    let name: String?
+    init(kind: String, namespace: String? = nil, name: String? = nil) {
+        self.kind = kind; self.namespace = namespace; self.name = name
+    }
 }
 
 /// A position in an object: the reader's value (path, file, line) and the object it belongs to, so
@@ -104,15 +107,14 @@ struct Field<Value: ObjectValue> {
     /// Reads `metadata.name` and `metadata.namespace` (default `default`) into the object's identity.
     func identified(namespaced: Bool, nameIsLabel: Bool) throws(ObjectError) -> Field {
         let metadata = try self["metadata"].mapping()
-        var id = object
+        var namespace: String?
         if namespaced {
-            let ns = try metadata["namespace"].string().flatMap { $0.isEmpty ? nil : $0 } ?? "default"
-            id.namespace = ns
+            namespace = try metadata["namespace"].string().flatMap { $0.isEmpty ? nil : $0 } ?? "default"
         }
         var scoped = self
-        scoped.object = id
+        scoped.object = ObjectID(kind: object.kind, namespace: namespace)
         guard let name = try metadata["name"].string(), !name.isEmpty else { throw scoped["metadata"]["name"].fail("missing") }
-        scoped.object.name = name
+        scoped.object = ObjectID(kind: object.kind, namespace: namespace, name: name)
         if let ns = scoped.object.namespace, !ObjectRules.isLabel(ns) {
             throw scoped["metadata"]["namespace"].fail("'\(ns)' is not a DNS label")
         }
@@ -272,8 +274,9 @@ struct ObjectRules {
             let text = try f.requiredString()
             switch addressType {
             case "IPv4":
-                guard let b = IPAddress.v4Bytes(text) else { throw f.fail("'\(text)' is not an IPv4 address") }
-                return IPAddress.text(b)!
+                // v4Bytes takes only the canonical form (no leading zeros): the text is the address.
+                guard IPAddress.v4Bytes(text) != nil else { throw f.fail("'\(text)' is not an IPv4 address") }
+                return text
             case "IPv6":
                 guard let b = IPAddress.v6Bytes(text) else { throw f.fail("'\(text)' is not an IPv6 address") }
                 return IPAddress.text(b)!

@@ -3,17 +3,24 @@ public enum IPAddress {
     /// The 4 bytes of a dotted-quad IPv4 address, as `inet_pton` reads it: exactly four decimal
     /// octets, no signs, no leading zeros (`010` could mean octal to `inet_aton`).
     public static func v4Bytes(_ text: String) -> [UInt8]? {
-        let parts = text.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
-        guard parts.count == 4 else { return nil }
         var out: [UInt8] = []
         out.reserveCapacity(4)
-        for p in parts {
-            guard (1...3).contains(p.count), p.allSatisfy(isDecimalDigit),
-                  p.count == 1 || p.first != UInt8(ascii: "0") else { return nil }
-            let v = p.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
-            guard v <= 255 else { return nil }
-            out.append(UInt8(v))
+        var value = 0, digits = 0, leadingZero = false
+        for b in text.utf8 {
+            if b == UInt8(ascii: ".") {
+                guard digits > 0, out.count < 3 else { return nil }
+                out.append(UInt8(value))
+                value = 0; digits = 0
+            } else {
+                guard isDecimalDigit(b), digits < 3, !(leadingZero && digits > 0) else { return nil }
+                if digits == 0 { leadingZero = b == UInt8(ascii: "0") }
+                value = value * 10 + Int(b - UInt8(ascii: "0"))
+                digits += 1
+                guard value <= 255 else { return nil }
+            }
         }
+        guard digits > 0, out.count == 3 else { return nil }
+        out.append(UInt8(value))
         return out
     }
 
@@ -100,7 +107,8 @@ extension Substring {
 extension IPAddress {
     /// The canonical text of an address (IPv6 per RFC 5952), or nil when `text` is not an address.
     public static func canonical(_ text: String) -> String? {
-        if let b = v4Bytes(text) { return self.text(b) }
+        // The only IPv4 text v4Bytes takes is already canonical.
+        if v4Bytes(text) != nil { return text }
         if let b = v6Bytes(text) { return self.text(b) }
         return nil
     }

@@ -4,15 +4,30 @@ import YAMLReader
 /// they read a ``YAMLField``: same shapes, same scalar rules (a quoted number is not an integer, a
 /// number read as a string is its text), same problems.
 struct JSONField: ObjectValue {
+    /// The last step of a path, rendered only when the path is asked for (in an error): most fields
+    /// read are leaves whose path is never needed.
+    enum Step {
+        case none
+        case key(String)
+        case label(String)
+        case index(Int)
+    }
+
     /// The kept value; nil when the key is absent.
     let node: JSONNode?
-    let path: String
+    /// The path of the parent, and the step from it.
+    let parentPath: String
+    let step: Step
     let file: String?
     /// The value's line, else (when absent) its parent's.
     let line: Int?
 
+    init(node: JSONNode?, parentPath: String, step: Step, file: String?, line: Int?) {
+        self.node = node; self.parentPath = parentPath; self.step = step; self.file = file; self.line = line
+    }
+
     init(node: JSONNode?, path: String, file: String?, line: Int?) {
-        self.node = node; self.path = path; self.file = file; self.line = line
+        self.init(node: node, parentPath: path, step: .none, file: file, line: line)
     }
 
     /// An object's root.
@@ -20,27 +35,37 @@ struct JSONField: ObjectValue {
         self.init(node: root, path: "", file: file, line: root.line)
     }
 
+    /// `spec.ports[0].name`, `metadata.labels["kubernetes.io/service-name"]`.
+    var path: String {
+        switch step {
+        case .none: return parentPath
+        case .key(let key): return parentPath.isEmpty ? key : "\(parentPath).\(key)"
+        case .label(let key): return "\(parentPath)[\"\(key)\"]"
+        case .index(let i): return "\(parentPath)[\(i)]"
+        }
+    }
+
     var isAbsent: Bool { node?.isNull ?? true }
     var isMapping: Bool { if case .object? = node?.value { true } else { false } }
 
     func renamed(_ path: String) -> JSONField { JSONField(node: node, path: path, file: file, line: line) }
 
-    private func child(_ node: JSONNode?, path: String) -> JSONField {
-        JSONField(node: node, path: path, file: file, line: node?.line ?? line)
+    private func child(_ node: JSONNode?, _ step: Step) -> JSONField {
+        JSONField(node: node, parentPath: path, step: step, file: file, line: node?.line ?? line)
     }
 
     subscript(key: String) -> JSONField {
-        child(node?.member(key), path: path.isEmpty ? key : "\(path).\(key)")
+        child(node?.member(key), .key(key))
     }
 
     func label(_ key: String) -> JSONField {
-        child(node?.member(key), path: "\(path)[\"\(key)\"]")
+        child(node?.member(key), .label(key))
     }
 
     func at(_ index: Int) -> JSONField {
         var element: JSONNode?
         if case .array(let elements)? = node?.value, index < elements.count { element = elements[index] }
-        return child(element, path: "\(path)[\(index)]")
+        return child(element, .index(index))
     }
 
     private func fail(_ problem: String) -> ConfigError {
@@ -52,7 +77,8 @@ struct JSONField: ObjectValue {
         guard case .array(let elements) = node.value else { throw fail("must be a list") }
         var out: [JSONField] = []
         out.reserveCapacity(elements.count)
-        for (i, e) in elements.enumerated() { out.append(JSONField(node: e, path: "\(path)[\(i)]", file: file, line: e.line)) }
+        let path = self.path
+        for (i, e) in elements.enumerated() { out.append(JSONField(node: e, parentPath: path, step: .index(i), file: file, line: e.line)) }
         return out
     }
 

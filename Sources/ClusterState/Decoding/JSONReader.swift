@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A JSON text that could not be read: the problem, its line, and the path of kept keys leading to it.
 struct JSONSyntaxError: Error, Sendable {
     var problem: String
@@ -59,21 +67,40 @@ final class KeepSchema: Sendable {
     }
     let members: [Member]
     let element: KeepSchema?
+    /// Each member key's length and first eight bytes, to match a raw key without touching `members`.
+    private let lengths: [Int]
+    private let heads: [UInt64]
 
     init(_ members: KeyValuePairs<String, KeepSchema> = [:], element: KeepSchema? = nil) {
         self.members = members.map { Member(key: $0.key, bytes: Array($0.key.utf8), schema: $0.value) }
         self.element = element
+        self.lengths = self.members.map(\.bytes.count)
+        self.heads = self.members.map { $0.bytes.withUnsafeBytes(Self.head) }
     }
 
     /// A scalar, or a container kept empty.
     static let leaf = KeepSchema()
 
+    private static func head(_ raw: UnsafeRawBufferPointer) -> UInt64 {
+        var head: UInt64 = 0
+        for i in 0..<min(8, raw.count) { head |= UInt64(raw[i]) << (8 * UInt64(i)) }
+        return head
+    }
+
     /// The member whose key is `raw` (a key's bytes without escapes).
     func member(_ raw: UnsafeRawBufferPointer) -> Member? {
-        for m in members where m.bytes.count == raw.count {
-            if m.bytes.withUnsafeBytes({ $0.elementsEqual(raw) }) { return m }
+        let head = Self.head(raw)
+        let found: Int? = lengths.withUnsafeBufferPointer { lengths in
+            heads.withUnsafeBufferPointer { heads in
+                for i in 0..<lengths.count where lengths[i] == raw.count && heads[i] == head {
+                    if raw.count <= 8 || members[i].bytes.withUnsafeBytes({ memcmp($0.baseAddress!, raw.baseAddress!, raw.count) == 0 }) {
+                        return i
+                    }
+                }
+                return nil
+            }
         }
-        return nil
+        return found.map { members[$0] }
     }
 
     func member(_ key: String) -> Member? { members.first { $0.key == key } }
@@ -110,7 +137,9 @@ struct JSONReader {
     }
 
     /// The next byte after whitespace, not consumed.
+    @inline(__always)
     mutating func peek() throws(JSONSyntaxError) -> UInt8 {
+        if position < bytes.count, bytes[position] > 0x20 { return bytes[position] }
         skipSpace()
         guard position < bytes.count else { throw fail("unexpected end of the text") }
         return bytes[position]
@@ -136,7 +165,10 @@ struct JSONReader {
         position += 1
         let start = position
         var escaped = false
-        while position < bytes.count {
+        let n = bytes.count
+        while true {
+            position = Self.skipPlainStringBytes(bytes, from: position)
+            guard position < n else { throw fail("unterminated string") }
             let b = bytes[position]
             if b == 0x22 {
                 position += 1
@@ -150,13 +182,39 @@ struct JSONReader {
                 position += 1
             }
         }
-        throw fail("unterminated string")
+    }
+
+    /// The first index from `i` of a byte that ends or interrupts a run of plain string bytes (a
+    /// quote, a backslash, a control character), eight bytes at a time; `bytes.count` if none.
+    @inline(__always)
+    static func skipPlainStringBytes(_ bytes: UnsafeRawBufferPointer, from i: Int) -> Int {
+        var i = i
+        let n = bytes.count
+        if let base = bytes.baseAddress {
+            let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+            while i + 8 <= n {
+                let w = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                let quote = w ^ (ones &* 0x22), backslash = w ^ (ones &* 0x5C)
+                // A byte is zero in `quote`/`backslash`, or below 0x20 in `w` (the "has less" bit trick).
+                let special = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((w &- ones &* 0x20) & ~w)
+                if special & highs != 0 { break }
+                i += 8
+            }
+        }
+        while i < n {
+            let b = bytes[i]
+            if b == 0x22 || b == 0x5C || b < 0x20 { return i }
+            i += 1
+        }
+        return n
     }
 
     /// The text of a scanned string, unescaped; it must be UTF-8.
     func makeString(_ s: (start: Int, end: Int, escaped: Bool)) throws(JSONSyntaxError) -> String {
         let raw = UnsafeRawBufferPointer(rebasing: bytes[s.start..<s.end])
         if !s.escaped {
+            // ASCII needs no validation (the common case: names, IPs, labels).
+            if raw.allSatisfy({ $0 < 0x80 }) { return String(decoding: raw, as: UTF8.self) }
             guard let text = String(validating: raw, as: UTF8.self) else { throw fail("a string that is not UTF-8") }
             return text
         }
@@ -311,6 +369,7 @@ struct JSONReader {
             guard depth < Self.maxDepth else { throw fail("nested deeper than \(Self.maxDepth) levels") }
             position += 1
             var members: [JSONMember] = []
+            members.reserveCapacity(schema.members.count)
             if try peek() == 0x7D { position += 1; return JSONNode(value: .object(members), line: line) }
             while true {
                 guard try peek() == 0x22 else { throw fail("expected a key, found \(Self.shown(bytes[position]))") }

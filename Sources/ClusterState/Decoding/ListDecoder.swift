@@ -159,6 +159,17 @@ public struct ListDecoder {
                 }
             case .item(let first):
                 if b == 0x5D, first { state = .afterMember; i += 1; continue }
+                if b == 0x7B {
+                    // Most items lie whole in the chunk: read one in place, without framing it first.
+                    var reader = JSONReader(UnsafeRawBufferPointer(rebasing: chunk[i...]))
+                    if let node = try? reader.keep(KubeSchema.object), reader.position <= maxItemBytes {
+                        i += reader.position
+                        state = .afterItem
+                        items += 1
+                        out.append(item(node))
+                        continue
+                    }
+                }
                 framing = Framing(role: .item)
             case .afterItem:
                 i += 1
@@ -241,12 +252,16 @@ public struct ListDecoder {
             let node = KubeObjectDecoder.identity(inPrefix: bytes)
             return .skipped(decoder.objectError(node, field: error.path.isEmpty ? "(object)" : error.path, problem: "not valid JSON: \(error.problem)"))
         case .success(let node):
-            do throws(ObjectError) {
-                let (object, rv) = try decoder.decode(node)
-                return .object(object, resourceVersion: rv)
-            } catch {
-                return .skipped(error)
-            }
+            return item(node)
+        }
+    }
+
+    private func item(_ node: JSONNode) -> DecodedItem {
+        do throws(ObjectError) {
+            let (object, rv) = try decoder.decode(node)
+            return .object(object, resourceVersion: rv)
+        } catch {
+            return .skipped(error)
         }
     }
 }

@@ -19,11 +19,13 @@ struct ValueFramer {
             if inString {
                 // The common case: run to the next quote or backslash.
                 while i < n {
-                    let b = bytes[i]
                     if escaped { escaped = false; i += 1; continue }
+                    i = JSONReader.skipPlainStringBytes(bytes, from: i)
+                    guard i < n else { break }
+                    let b = bytes[i]
                     if b == 0x5C { escaped = true; i += 1; continue }
                     if b == 0x22 { break }
-                    i += 1
+                    i += 1  // a control character: not the framer's to judge
                 }
                 guard i < n else { return nil }
                 inString = false

@@ -82,6 +82,13 @@ public struct WatchEventDecoder {
             let b = chunk[i]
             if b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 { i += 1; continue }
             if b == 0x7B {
+                // Most events lie whole in the chunk: read one in place, without framing it first.
+                var reader = JSONReader(UnsafeRawBufferPointer(rebasing: chunk[i...]))
+                if let node = try? reader.keep(KubeSchema.event), reader.position <= maxEventBytes {
+                    i += reader.position
+                    out.append(event(node))
+                    continue
+                }
                 framer = ValueFramer()
             } else {
                 inGarbage = true
@@ -94,14 +101,16 @@ public struct WatchEventDecoder {
 
     /// Reads one complete event.
     private func event(_ bytes: UnsafeRawBufferPointer) -> WatchEvent {
-        let node: JSONNode
         switch KubeObjectDecoder.keep(bytes, KubeSchema.event) {
-        case .success(let kept): node = kept
+        case .success(let node): return event(node)
         case .failure(let error):
             let identity = KubeObjectDecoder.identity(inPrefix: bytes)
             return .skipped(decoder.objectError(identity, field: error.path.isEmpty ? "(event)" : error.path,
                                                 problem: "not valid JSON: \(error.problem)"))
         }
+    }
+
+    private func event(_ node: JSONNode) -> WatchEvent {
         let object = node.member("object")
         guard let type = node.member("type")?.text else {
             return .skipped(decoder.objectError(object, field: "type", problem: "missing: an event has a type"))
