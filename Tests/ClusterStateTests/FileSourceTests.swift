@@ -196,6 +196,41 @@ func settle(_ source: FileSource) {
         #expect(source.reloadsSucceeded == 2)
     }
 
+    /// `kubectl get … -o json` output is read by the streaming decoder; a bad object in it rejects the
+    /// update whole, named by kind, object, field and line, and the last good snapshot keeps serving.
+    @Test func jsonFileLoadsAndABadObjectRejectsTheUpdate() throws {
+        func list(ip: String) -> String {
+            apiObjectsFile.replacingOccurrences(of: #""clusterIP":"10.96.0.20","clusterIPs":["10.96.0.20","#,
+                                                with: #""clusterIP":"\#(ip)","clusterIPs":["\#(ip)","#)
+                .replacingOccurrences(of: "},{", with: "},\n{")  // one item a line
+        }
+        let json = dir.file("state.json")
+        try list(ip: "10.96.0.20").write(toFile: json, atomically: false, encoding: .utf8)
+        let source = FileSource(path: json, store: store, logger: logs.logger)
+        try source.loadOnce()
+        #expect(servedIP(store) == "10.96.0.20")
+        #expect(store.current?.slicesByService[ServiceKey(namespace: "mynamespace", name: "nginx")]?.count == 1)
+
+        try replaceByRename(json, list(ip: "10.96.0.x"))
+        guard case .failed(let error) = source.checkNow() else { Issue.record("bad update accepted"); return }
+        func line(of text: String, in file: String) -> Int? {
+            file.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains(text) }.map { $0 + 1 }
+        }
+        let badLine = try #require(line(of: "\"clusterIPs\":[\"10.96.0.x\"", in: list(ip: "10.96.0.x")))
+        #expect("\(error)" == "\(json):\(badLine): Service mynamespace/nginx: spec.clusterIPs[0]: '10.96.0.x' is not an IP address")
+        #expect(servedIP(store) == "10.96.0.20")
+
+        let quotedPort = list(ip: "10.96.0.21").replacingOccurrences(of: "\"port\":8080}", with: "\"port\":\"8080\"}")
+        try replaceByRename(json, quotedPort)
+        guard case .failed(let second) = source.checkNow() else { Issue.record("bad update accepted"); return }
+        #expect(second.kind == "EndpointSlice" && second.name == "nginx-x7k2p" && second.field == "ports[0].port")
+        #expect(second.line != nil && second.line == line(of: "\"port\":\"8080\"}", in: quotedPort))
+
+        try replaceByRename(json, list(ip: "10.96.0.21"))
+        #expect(source.checkNow() == .reloaded(generation: 2))
+        #expect(servedIP(store) == "10.96.0.21")
+    }
+
     @Test func aFileGoneForAWhileIsReportedOnceAndTheSnapshotStays() throws {
         try source.loadOnce()
         try FileManager.default.removeItem(atPath: path)
