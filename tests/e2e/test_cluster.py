@@ -1,5 +1,6 @@
 """The cluster zone over real UDP, as a pod's stub resolver sees it (DNS-Based Service Discovery 1.1.0)."""
 
+import json
 import socket
 import subprocess
 
@@ -7,7 +8,7 @@ import dns.message
 import dns.name
 import pytest
 
-from clusterdata import CLUSTER_TTL, NGINX_IP
+from clusterdata import CLUSTER_TTL, NGINX_IP, cluster_objects
 from dnscheck import assert_cname_chain, assert_negative_soa, assert_section, rcode_text, show
 from servers import ask
 
@@ -98,3 +99,16 @@ def test_dig_sees_cluster_answer(fedns):
                          capture_output=True, text=True, timeout=10)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == [NGINX_IP]
+
+
+def test_json_state_file_answers_like_yaml(fedns, start_fedns):
+    """The state file as `kubectl get … -o json` prints it (read by the streaming JSON decoder, not
+    Yams) gives the same answers as the YAML one, for every name of the table above."""
+    state = json.dumps({"apiVersion": "v1", "items": cluster_objects(), "kind": "List",
+                        "metadata": {"resourceVersion": ""}}, indent=4)
+    from_json = start_fedns(state=state)
+    for qname, qtype, _, _ in CASES:
+        want, got = ask(fedns.address, qname, qtype), ask(from_json.address, qname, qtype)
+        assert rcode_text(got) == rcode_text(want), f"{qname} {qtype}"
+        lines = [sorted(line for rr in r.answer for line in rr.to_text().splitlines()) for r in (got, want)]
+        assert lines[0] == lines[1], f"{qname} {qtype}"
