@@ -39,21 +39,11 @@ public struct ListDecoder {
         case kind, metadata, items, code, reason, message, other
     }
 
-    /// The value being framed: what it is, and its bytes when kept.
+    /// The value being framed, and what it is.
     private struct Framing {
-        var framer = ValueFramer()
         var role: Role
-        var bytes: [UInt8] = []
-        /// The bytes went past the limit and were dropped; the identity found in the first ones.
-        var oversized: JSONNode??
+        var value: ChunkedValue
         enum Role { case key, member(Member), item }
-
-        /// Past the limit: keep the identity from the first bytes, drop them, and frame on without keeping.
-        mutating func oversize(limit: Int) {
-            // The identity from exactly `limit` bytes, so it does not depend on how the value was split.
-            oversized = bytes.withUnsafeBytes { KubeObjectDecoder.identity(inPrefix: UnsafeRawBufferPointer(rebasing: $0.prefix(limit))) }
-            bytes = []
-        }
     }
 
     public let kind: ObjectKind
@@ -69,7 +59,7 @@ public struct ListDecoder {
     private var items = 0
 
     /// Bytes of an unfinished item held between chunks (at most `maxItemBytes`, plus one chunk).
-    public var bufferedBytes: Int { framing?.bytes.count ?? 0 }
+    public var bufferedBytes: Int { framing?.value.bufferedBytes ?? 0 }
 
     /// Keys and the list's own small members are bounded by this, whatever `maxItemBytes` is.
     static let maxMemberBytes = 64 * 1024
@@ -113,23 +103,20 @@ public struct ListDecoder {
         while i < n {
             if var f = framing {
                 let start = i
-                let end = f.framer.scan(chunk, from: i)
-                i = end ?? n
-                if let end, f.bytes.isEmpty, f.oversized == nil, end - start <= limit(f.role) {
-                    // The whole value lies in this chunk: read it in place.
-                    framing = nil
-                    try complete(f, UnsafeRawBufferPointer(rebasing: chunk[start..<end]), into: &out)
-                    continue
-                }
-                if f.oversized == nil {
-                    f.bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[start..<i]))
-                    if f.bytes.count > limit(f.role) { f.oversize(limit: limit(f.role)) }
-                }
-                if end == nil {
+                switch f.value.take(chunk, from: i) {
+                case .incomplete:
                     framing = f
-                } else {
+                    i = n
+                case .oversized(let end, let identity):
                     framing = nil
-                    try f.bytes.withBytes { (bytes) throws(KubeDecodeError) in try complete(f, bytes, into: &out) }
+                    i = end
+                    try complete(f.role, .oversized(identity), into: &out)
+                case .complete(let end):
+                    framing = nil
+                    i = end
+                    try f.value.withBytes(chunk, from: start, to: end) { (bytes) throws(KubeDecodeError) in
+                        try complete(f.role, .bytes(bytes), into: &out)
+                    }
                 }
                 continue
             }
@@ -143,7 +130,7 @@ public struct ListDecoder {
             case .key(let first):
                 if b == 0x7D, first { state = .done; i += 1; continue }
                 guard b == 0x22 else { throw bad("expected a key, found \(JSONReader.shown(b))") }
-                framing = Framing(role: .key)
+                framing = Framing(role: .key, value: ChunkedValue(limit: Self.maxMemberBytes))
             case .colon:
                 guard b == 0x3A else { throw bad("expected ':', found \(JSONReader.shown(b))") }
                 state = .value
@@ -155,22 +142,18 @@ public struct ListDecoder {
                 } else if member == .items, b != 0x6E {
                     throw bad("items is not a list")
                 } else {
-                    framing = Framing(role: .member(member))
+                    framing = Framing(role: .member(member), value: ChunkedValue(limit: Self.maxMemberBytes))
                 }
             case .item(let first):
                 if b == 0x5D, first { state = .afterMember; i += 1; continue }
-                if b == 0x7B {
-                    // Most items lie whole in the chunk: read one in place, without framing it first.
-                    var reader = JSONReader(UnsafeRawBufferPointer(rebasing: chunk[i...]))
-                    if let node = try? reader.keep(KubeSchema.object), reader.position <= maxItemBytes {
-                        i += reader.position
-                        state = .afterItem
-                        items += 1
-                        out.append(item(node))
-                        continue
-                    }
+                if b == 0x7B, let (node, end) = ChunkedValue.readInPlace(chunk, from: i, KubeSchema.object, limit: maxItemBytes) {
+                    i = end
+                    state = .afterItem
+                    items += 1
+                    out.append(item(node))
+                    continue
                 }
-                framing = Framing(role: .item)
+                framing = Framing(role: .item, value: ChunkedValue(limit: maxItemBytes))
             case .afterItem:
                 i += 1
                 if b == 0x5D { state = .afterMember } else if b == 0x2C { state = .item(first: false) } else {
@@ -188,20 +171,23 @@ public struct ListDecoder {
         return out
     }
 
-    private func limit(_ role: Framing.Role) -> Int {
-        if case .item = role { return maxItemBytes }
-        return Self.maxMemberBytes
-    }
-
     private func bad(_ problem: String) -> KubeDecodeError {
         KubeDecodeError("not a \(decoder.kindName) list: \(problem)")
     }
 
+    /// A framed value: its bytes, or only the identity of one too large to keep.
+    private enum Framed {
+        case bytes(UnsafeRawBufferPointer)
+        case oversized(JSONNode?)
+    }
+
     /// A framed value is complete: a key, one of the list's members, or an item.
-    private mutating func complete(_ f: Framing, _ bytes: UnsafeRawBufferPointer, into out: inout [DecodedItem]) throws(KubeDecodeError) {
-        switch f.role {
-        case .key:
-            guard f.oversized == nil else { member = .other; state = .colon; return }
+    private mutating func complete(_ role: Framing.Role, _ value: Framed, into out: inout [DecodedItem]) throws(KubeDecodeError) {
+        switch (role, value) {
+        case (.key, .oversized):
+            member = .other
+            state = .colon
+        case (.key, .bytes(let bytes)):
             var reader = JSONReader(bytes)
             let key = try? reader.readString()
             switch key {
@@ -214,10 +200,12 @@ public struct ListDecoder {
             default: member = .other
             }
             state = .colon
-        case .member(let m):
+        case (.member(let m), _) where m == .other:
             state = .afterMember
-            if m == .other { return }
-            guard f.oversized == nil else { throw bad("the list's \(m) is larger than \(Self.maxMemberBytes) bytes") }
+        case (.member(let m), .oversized):
+            throw bad("the list's \(m) is larger than \(Self.maxMemberBytes) bytes")
+        case (.member(let m), .bytes(let bytes)):
+            state = .afterMember
             let schema = m == .metadata ? KubeSchema.listMetadata : .leaf
             let node: JSONNode
             switch KubeObjectDecoder.keep(bytes, schema) {
@@ -233,26 +221,23 @@ public struct ListDecoder {
             case .code: if case .number(let n) = node.value { status.code = Int(n) }
             case .reason: status.reason = node.text
             case .message: status.message = node.text
-            case .items: break  // null: no items
-            case .other: break
+            case .items, .other: break  // items: null, no items
             }
-        case .item:
+        case (.item, .oversized(let identity)):
             state = .afterItem
             items += 1
-            out.append(item(f, bytes))
-        }
-    }
-
-    private func item(_ f: Framing, _ bytes: UnsafeRawBufferPointer) -> DecodedItem {
-        if let identity = f.oversized {
-            return .skipped(decoder.objectError(identity, field: "(object)", problem: "larger than \(maxItemBytes) bytes; skipped"))
-        }
-        switch KubeObjectDecoder.keep(bytes, KubeSchema.object) {
-        case .failure(let error):
-            let node = KubeObjectDecoder.identity(inPrefix: bytes)
-            return .skipped(decoder.objectError(node, field: error.path.isEmpty ? "(object)" : error.path, problem: "not valid JSON: \(error.problem)"))
-        case .success(let node):
-            return item(node)
+            out.append(.skipped(decoder.objectError(identity, field: "(object)", problem: "larger than \(maxItemBytes) bytes; skipped")))
+        case (.item, .bytes(let bytes)):
+            state = .afterItem
+            items += 1
+            switch KubeObjectDecoder.keep(bytes, KubeSchema.object) {
+            case .failure(let error):
+                let node = KubeObjectDecoder.identity(inPrefix: bytes)
+                out.append(.skipped(decoder.objectError(node, field: error.path.isEmpty ? "(object)" : error.path,
+                                                        problem: "not valid JSON: \(error.problem)")))
+            case .success(let node):
+                out.append(item(node))
+            }
         }
     }
 

@@ -61,3 +61,62 @@ struct ValueFramer {
     /// At the end of the stream: whether a bare scalar was complete (it ends with the stream).
     var endsAtEndOfStream: Bool { inScalar }
 }
+
+/// One JSON value arriving in chunks: framed by ``ValueFramer`` and kept up to `limit` bytes. A value
+/// that lies whole in one chunk is not copied; one larger than the limit is framed to its end
+/// without being kept, and only the identity found in its first `limit` bytes is remembered (the
+/// same however the value was split).
+struct ChunkedValue {
+    enum Outcome {
+        /// The value goes on in the next chunk.
+        case incomplete
+        /// The value ends at `end` in the chunk; read it with ``withBytes(_:from:to:_:)``.
+        case complete(end: Int)
+        /// The value ends at `end` and was larger than the limit.
+        case oversized(end: Int, identity: JSONNode?)
+    }
+
+    let limit: Int
+    private var framer = ValueFramer()
+    private var bytes: [UInt8] = []
+    private var identity: JSONNode??
+
+    init(limit: Int) { self.limit = limit }
+
+    /// Bytes held between chunks.
+    var bufferedBytes: Int { bytes.count }
+
+    /// Takes the value's bytes from `chunk`, starting at `start` (its first byte, or where the last
+    /// chunk left off).
+    mutating func take(_ chunk: UnsafeRawBufferPointer, from start: Int) -> Outcome {
+        let end = framer.scan(chunk, from: start)
+        if let end, bytes.isEmpty, identity == nil, end - start <= limit { return .complete(end: end) }
+        if identity == nil {
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[start..<(end ?? chunk.count)]))
+            if bytes.count > limit {
+                identity = bytes.withUnsafeBytes { KubeObjectDecoder.identity(inPrefix: UnsafeRawBufferPointer(rebasing: $0.prefix(limit))) }
+                bytes = []
+            }
+        }
+        guard let end else { return .incomplete }
+        if let identity { return .oversized(end: end, identity: identity) }
+        return .complete(end: end)
+    }
+
+    /// The complete value: in place in the chunk when it lay whole in it, else from the buffer.
+    func withBytes<R, E: Error>(_ chunk: UnsafeRawBufferPointer, from start: Int, to end: Int,
+                                _ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        if bytes.isEmpty { return try body(UnsafeRawBufferPointer(rebasing: chunk[start..<end])) }
+        return try bytes.withBytes(body)
+    }
+
+    /// A value that starts at `start` and lies whole in `chunk`, read in place by `schema` without
+    /// framing it first (most items and events); nil when it does not fit or is not valid JSON —
+    /// then it is framed.
+    static func readInPlace(_ chunk: UnsafeRawBufferPointer, from start: Int, _ schema: KeepSchema,
+                            limit: Int) -> (node: JSONNode, end: Int)? {
+        var reader = JSONReader(UnsafeRawBufferPointer(rebasing: chunk[start...]))
+        guard let node = try? reader.keep(schema), reader.position <= limit else { return nil }
+        return (node, start + reader.position)
+    }
+}

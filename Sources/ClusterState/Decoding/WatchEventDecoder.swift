@@ -22,14 +22,12 @@ public struct WatchEventDecoder {
     public let kind: ObjectKind
     public let maxEventBytes: Int
     private let decoder: KubeObjectDecoder
-    private var framer: ValueFramer?
-    private var bytes: [UInt8] = []
-    /// The event went past the limit: its identity, from the first bytes.
-    private var oversized: JSONNode??
+    /// The event being framed across chunks.
+    private var framing: ChunkedValue?
     private var inGarbage = false
 
     /// Bytes of an unfinished event held between chunks (at most `maxEventBytes`, plus one chunk).
-    public var bufferedBytes: Int { bytes.count }
+    public var bufferedBytes: Int { framing?.bufferedBytes ?? 0 }
 
     public init(kind: ObjectKind, interner: Interner, maxEventBytes: Int = 4 << 20) {
         self.kind = kind; self.maxEventBytes = maxEventBytes
@@ -42,34 +40,20 @@ public struct WatchEventDecoder {
         var i = 0
         let n = chunk.count
         while i < n {
-            if var framer {
+            if var f = framing {
                 let start = i
-                let end = framer.scan(chunk, from: i)
-                i = end ?? n
-                if let end, bytes.isEmpty, oversized == nil, end - start <= maxEventBytes {
-                    self.framer = nil
-                    out.append(event(UnsafeRawBufferPointer(rebasing: chunk[start..<end])))
-                    continue
-                }
-                if oversized == nil {
-                    bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[start..<i]))
-                    if bytes.count > maxEventBytes {
-                        oversized = bytes.withUnsafeBytes { KubeObjectDecoder.identity(inPrefix: UnsafeRawBufferPointer(rebasing: $0.prefix(maxEventBytes))) }
-                        bytes = []
-                    }
-                }
-                if end == nil {
-                    self.framer = framer
-                } else {
-                    self.framer = nil
-                    if let identity = oversized {
-                        out.append(.skipped(decoder.objectError(identity, field: "(event)",
-                                                                problem: "larger than \(maxEventBytes) bytes; skipped")))
-                    } else {
-                        out.append(bytes.withUnsafeBytes { event($0) })
-                    }
-                    bytes = []
-                    oversized = nil
+                switch f.take(chunk, from: i) {
+                case .incomplete:
+                    framing = f
+                    i = n
+                case .oversized(let end, let identity):
+                    framing = nil
+                    i = end
+                    out.append(.skipped(decoder.objectError(identity, field: "(event)", problem: "larger than \(maxEventBytes) bytes; skipped")))
+                case .complete(let end):
+                    framing = nil
+                    i = end
+                    out.append(f.withBytes(chunk, from: start, to: end) { event($0) })
                 }
                 continue
             }
@@ -82,14 +66,12 @@ public struct WatchEventDecoder {
             let b = chunk[i]
             if b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 { i += 1; continue }
             if b == 0x7B {
-                // Most events lie whole in the chunk: read one in place, without framing it first.
-                var reader = JSONReader(UnsafeRawBufferPointer(rebasing: chunk[i...]))
-                if let node = try? reader.keep(KubeSchema.event), reader.position <= maxEventBytes {
-                    i += reader.position
+                if let (node, end) = ChunkedValue.readInPlace(chunk, from: i, KubeSchema.event, limit: maxEventBytes) {
+                    i = end
                     out.append(event(node))
                     continue
                 }
-                framer = ValueFramer()
+                framing = ChunkedValue(limit: maxEventBytes)
             } else {
                 inGarbage = true
                 out.append(.skipped(decoder.objectError(nil, field: "(stream)",
