@@ -37,8 +37,6 @@ public final class FileSource: Sendable {
     private let logger: Logger
     private let time: any TimeSource
     private let watch = Mutex(WatchState())
-    /// Shared by every load, so a reload shares its strings with the snapshot it replaces.
-    private let interner = Interner()
     private let succeeded = Counter(label: "fedns_cluster_reloads_total", dimensions: [("result", "success")])
     private let failed = Counter(label: "fedns_cluster_reloads_total", dimensions: [("result", "failure")])
     /// From the file's change (its mtime, or ctime for a rename or link swap) to the new snapshot being
@@ -128,7 +126,7 @@ public final class FileSource: Sendable {
             w.lastBytes = digest
             let result: LoadResult
             do throws(ObjectError) {
-                result = try ObjectLoader.read(bytes: bytes, file: path, interner: interner)
+                result = try ObjectLoader.read(bytes: bytes, file: path)
             } catch {
                 w.lastBytesError = error
                 return fail(error, &w)

@@ -129,6 +129,13 @@ let apiObjectsFile = #"{"apiVersion":"v1","items":["# + [apiService, apiEndpoint
         #expect(pa == pb)
         #expect(interner.count == 1)
     }
+
+    @Test func theInternerIsBounded() {
+        let interner = Interner(capacity: 2)
+        for i in 0..<10 { _ = interner.intern("a-namespace-longer-than-15-bytes-\(i)") }
+        #expect(interner.count == 2)
+        #expect(interner.intern("a-namespace-longer-than-15-bytes-7") == "a-namespace-longer-than-15-bytes-7")
+    }
 }
 
 @Suite struct ListDecoderTests {
