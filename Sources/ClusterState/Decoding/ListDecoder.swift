@@ -102,21 +102,13 @@ public struct ListDecoder {
         let n = chunk.count
         while i < n {
             if var f = framing {
-                let start = i
-                switch f.value.take(chunk, from: i) {
-                case .incomplete:
+                framing = nil
+                let role = f.role
+                if let end = try f.value.take(chunk, from: i, { (value) throws(KubeDecodeError) in try complete(role, value, into: &out) }) {
+                    i = end
+                } else {
                     framing = f
                     i = n
-                case .oversized(let end, let identity):
-                    framing = nil
-                    i = end
-                    try complete(f.role, .oversized(identity), into: &out)
-                case .complete(let end):
-                    framing = nil
-                    i = end
-                    try f.value.withBytes(chunk, from: start, to: end) { (bytes) throws(KubeDecodeError) in
-                        try complete(f.role, .bytes(bytes), into: &out)
-                    }
                 }
                 continue
             }
@@ -175,14 +167,8 @@ public struct ListDecoder {
         KubeDecodeError("not a \(decoder.kindName) list: \(problem)")
     }
 
-    /// A framed value: its bytes, or only the identity of one too large to keep.
-    private enum Framed {
-        case bytes(UnsafeRawBufferPointer)
-        case oversized(JSONNode?)
-    }
-
     /// A framed value is complete: a key, one of the list's members, or an item.
-    private mutating func complete(_ role: Framing.Role, _ value: Framed, into out: inout [DecodedItem]) throws(KubeDecodeError) {
+    private mutating func complete(_ role: Framing.Role, _ value: ChunkedValue.Framed, into out: inout [DecodedItem]) throws(KubeDecodeError) {
         switch (role, value) {
         case (.key, .oversized):
             member = .other

@@ -67,13 +67,10 @@ struct ValueFramer {
 /// without being kept, and only the identity found in its first `limit` bytes is remembered (the
 /// same however the value was split).
 struct ChunkedValue {
-    enum Outcome {
-        /// The value goes on in the next chunk.
-        case incomplete
-        /// The value ends at `end` in the chunk; read it with ``withBytes(_:from:to:_:)``.
-        case complete(end: Int)
-        /// The value ends at `end` and was larger than the limit.
-        case oversized(end: Int, identity: JSONNode?)
+    /// A complete value: its bytes, or only the identity of one too large to keep.
+    enum Framed {
+        case bytes(UnsafeRawBufferPointer)
+        case oversized(identity: JSONNode?)
     }
 
     let limit: Int
@@ -87,10 +84,15 @@ struct ChunkedValue {
     var bufferedBytes: Int { bytes.count }
 
     /// Takes the value's bytes from `chunk`, starting at `start` (its first byte, or where the last
-    /// chunk left off).
-    mutating func take(_ chunk: UnsafeRawBufferPointer, from start: Int) -> Outcome {
+    /// chunk left off). When the value ends in this chunk, hands it to `body` (in place when it lay
+    /// whole in the chunk) and returns the index after it; nil when it goes on in the next chunk.
+    mutating func take<E: Error>(_ chunk: UnsafeRawBufferPointer, from start: Int,
+                                 _ body: (Framed) throws(E) -> Void) throws(E) -> Int? {
         let end = framer.scan(chunk, from: start)
-        if let end, bytes.isEmpty, identity == nil, end - start <= limit { return .complete(end: end) }
+        if let end, bytes.isEmpty, identity == nil, end - start <= limit {
+            try body(.bytes(UnsafeRawBufferPointer(rebasing: chunk[start..<end])))
+            return end
+        }
         if identity == nil {
             bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[start..<(end ?? chunk.count)]))
             if bytes.count > limit {
@@ -98,16 +100,13 @@ struct ChunkedValue {
                 bytes = []
             }
         }
-        guard let end else { return .incomplete }
-        if let identity { return .oversized(end: end, identity: identity) }
-        return .complete(end: end)
-    }
-
-    /// The complete value: in place in the chunk when it lay whole in it, else from the buffer.
-    func withBytes<R, E: Error>(_ chunk: UnsafeRawBufferPointer, from start: Int, to end: Int,
-                                _ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
-        if bytes.isEmpty { return try body(UnsafeRawBufferPointer(rebasing: chunk[start..<end])) }
-        return try bytes.withBytes(body)
+        guard let end else { return nil }
+        if let identity {
+            try body(.oversized(identity: identity))
+        } else {
+            try bytes.withBytes { (value) throws(E) in try body(.bytes(value)) }
+        }
+        return end
     }
 
     /// A value that starts at `start` and lies whole in `chunk`, read in place by `schema` without

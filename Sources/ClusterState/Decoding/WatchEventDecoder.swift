@@ -41,19 +41,12 @@ public struct WatchEventDecoder {
         let n = chunk.count
         while i < n {
             if var f = framing {
-                let start = i
-                switch f.take(chunk, from: i) {
-                case .incomplete:
+                framing = nil
+                if let end = f.take(chunk, from: i, { out.append(event($0)) }) {
+                    i = end
+                } else {
                     framing = f
                     i = n
-                case .oversized(let end, let identity):
-                    framing = nil
-                    i = end
-                    out.append(.skipped(decoder.objectError(identity, field: "(event)", problem: "larger than \(maxEventBytes) bytes; skipped")))
-                case .complete(let end):
-                    framing = nil
-                    i = end
-                    out.append(f.withBytes(chunk, from: start, to: end) { event($0) })
                 }
                 continue
             }
@@ -82,7 +75,13 @@ public struct WatchEventDecoder {
     }
 
     /// Reads one complete event.
-    private func event(_ bytes: UnsafeRawBufferPointer) -> WatchEvent {
+    private func event(_ framed: ChunkedValue.Framed) -> WatchEvent {
+        let bytes: UnsafeRawBufferPointer
+        switch framed {
+        case .oversized(let identity):
+            return .skipped(decoder.objectError(identity, field: "(event)", problem: "larger than \(maxEventBytes) bytes; skipped"))
+        case .bytes(let value): bytes = value
+        }
         switch KubeObjectDecoder.keep(bytes, KubeSchema.event) {
         case .success(let node): return event(node)
         case .failure(let error):
@@ -98,7 +97,7 @@ public struct WatchEventDecoder {
             return .skipped(decoder.objectError(object, field: "type", problem: "missing: an event has a type"))
         }
         guard let object, case .object = object.value else {
-            return .skipped(decoder.objectError(nil, field: "object", problem: "missing: a \(type) event carries an object"))
+            return .skipped(decoder.objectError(nil, field: "object", problem: "missing: an event of type '\(type)' carries an object"))
         }
         switch type {
         case "ADDED", "MODIFIED":
