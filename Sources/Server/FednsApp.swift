@@ -87,7 +87,8 @@ public struct FednsApp {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigError(field: "--cluster-state", problem: "cannot read '\(path)'")
         }
-        _ = try ObjectLoader.load(yaml: String(decoding: data, as: UTF8.self), file: path)
+        // The reader the file source uses: JSON through the streaming decoder, YAML through Yams.
+        _ = try ObjectLoader.read(bytes: Array(data), file: path)
     }
 
     /// One event loop per CPU this process may run on: NIO's count follows cgroup limits but not
