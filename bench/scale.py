@@ -36,7 +36,7 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
 sys.path.insert(0, REPO)
 
-from servers import ServerExited, ask, free_port, tail  # noqa: E402
+from servers import ServerExited, ask, free_port, stop_process, tail  # noqa: E402
 from tests.kubeapi import objects  # noqa: E402
 from tests.kubeapi.control import Control  # noqa: E402
 
@@ -141,13 +141,7 @@ class FednsProcess:
         raise TimeoutError(f"no answer {expected} for {name} within {timeout}s")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
 
 class Load:

@@ -38,6 +38,20 @@ def free_port(host: str = "127.0.0.1") -> int:
     raise RuntimeError(f"no free UDP+TCP port on {host}")
 
 
+def stop_process(proc: subprocess.Popen | None, grace: float = 15) -> int | None:
+    """SIGTERM, then SIGKILL after `grace` seconds; the exit status (None when there was no process)."""
+    if proc is None:
+        return None
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
 def ask(server: tuple[str, int], name: str, rdtype: str = "A", *, tcp: bool = False,
         payload: int | None = 1232, timeout: float = 2.0, rdclass: str = "IN") -> dns.message.Message:
     """One query, the way a stub resolver sends it (RD set, EDNS with payload unless payload is None)."""
@@ -151,13 +165,7 @@ class Knot:
         return (self.host, self.port)
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, grace=5)
         if self.workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
@@ -232,16 +240,7 @@ class Fedns:
         self.proc.send_signal(sig)
 
     def stop(self) -> int | None:
-        code = None
-        if self.proc:
-            if self.proc.poll() is None:
-                self.proc.terminate()
-                try:
-                    self.proc.wait(15)
-                except subprocess.TimeoutExpired:
-                    self.proc.kill()
-                    self.proc.wait()
-            code = self.proc.returncode
+        code = stop_process(self.proc)
         if self.workdir and not os.environ.get("FEDNS_E2E_KEEP"):
             shutil.rmtree(self.workdir, ignore_errors=True)
         return code

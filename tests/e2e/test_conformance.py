@@ -16,7 +16,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from servers import REPO, fedns_binary, free_port, tail, wait_until, ask  # noqa: E402
+from servers import REPO, ask, fedns_binary, free_port, stop_process, tail, wait_until  # noqa: E402
 
 SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?$")
 
@@ -132,8 +132,7 @@ remote-control:
                    10, what=f"unbound on 127.0.0.1:{port}\n{tail(str(tmp_path / 'unbound.log'))}")
         yield ("127.0.0.1", port)
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop_process(proc, grace=10)
 
 
 def test_static_subset_against_unbound(unbound):

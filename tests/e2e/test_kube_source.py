@@ -23,7 +23,7 @@ import pytest
 from clusterdata import CLUSTER_TTL, NGINX_IP, WEB_IP, cluster_objects, fedns_config
 from conftest import KUBE_TOKEN, KUBE_USER
 from dnscheck import assert_section, rcode_text
-from servers import ServerExited, ask, fedns_binary, free_port, tail, wait_until
+from servers import ServerExited, ask, fedns_binary, free_port, stop_process, tail, wait_until
 
 T = CLUSTER_TTL
 ZONAL = "svc.us-central1-a.example.com."
@@ -92,13 +92,7 @@ class KubeFedns:
         return 0.0
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         if self.workdir and not os.environ.get("FEDNS_E2E_KEEP"):
             shutil.rmtree(self.workdir, ignore_errors=True)
 
