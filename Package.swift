@@ -98,7 +98,7 @@ let package = Package(
         .executableTarget(name: "FuzzKube", dependencies: ["FuzzDriver", "ClusterState"]),
         .testTarget(name: "NameExpansionTests", dependencies: ["NameExpansion"]),
         .testTarget(name: "ClocksTests", dependencies: ["Clocks"]),
-        .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"]),
+        .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "Clocks"]),
         // Conformance: the property that every name handed out resolves, run over each target's fixtures.
         .testTarget(name: "ClusterStateTests", dependencies: [
             "Clocks", "ClusterState", "NameExpansion", "YAMLReader", "Conformance", .product(name: "Logging", package: "swift-log"),

@@ -1,3 +1,4 @@
+import Clocks
 import ClusterState
 import DNSWire
 import Logging
@@ -60,7 +61,7 @@ import Testing
         }
 
         for i in 0..<services { try await ask(i) }  // a warm table: every name asked once
-        var rng = SplitMix(seed: 8)
+        var rng = SeededGenerator(seed: 8)
         let slowBefore = engine.slowPathQueries
         for q in 1...queries {
             try await ask(Int(rng.next() % UInt64(services)))
@@ -77,18 +78,5 @@ import Testing
         let ratio = try await Self.hitRatio(queries: 20_000, changeEvery: 1_000)
         print("pre-rendered hit ratio: \(ratio * 100) % (20,000 queries, 20 endpoint changes, 10,000 Services)")
         #expect(ratio > 0.95)
-    }
-}
-
-/// A small deterministic generator (SplitMix64), so the figure is the same on every run.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
