@@ -47,6 +47,23 @@ class CertFiles:
     key_pem: bytes
 
 
+def _builder(subject: x509.Name, issuer: x509.Name, public_key, *, days: int, ca: bool) -> x509.CertificateBuilder:
+    """What every certificate here shares: validity from five minutes ago, basic constraints, key usage
+    (a CA signs certificates and CRLs; a leaf signs and enciphers keys)."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return (x509.CertificateBuilder()
+            .subject_name(subject).issuer_name(issuer)
+            .public_key(public_key)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=days))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False,
+                                         key_encipherment=not ca, data_encipherment=False,
+                                         key_agreement=False, key_cert_sign=ca, crl_sign=ca,
+                                         encipher_only=False, decipher_only=False), critical=True))
+
+
 class CA:
     """A self-signed CA in `directory` (ca.crt, ca.key) that issues server and client certificates."""
 
@@ -54,19 +71,8 @@ class CA:
         os.makedirs(directory, exist_ok=True)
         self.directory = directory
         self._key = _key()
-        now = datetime.datetime.now(datetime.timezone.utc)
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-        self._cert = (x509.CertificateBuilder()
-                      .subject_name(subject).issuer_name(subject)
-                      .public_key(self._key.public_key())
-                      .serial_number(x509.random_serial_number())
-                      .not_valid_before(now - datetime.timedelta(minutes=5))
-                      .not_valid_after(now + datetime.timedelta(days=2))
-                      .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-                      .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False,
-                                                   key_encipherment=False, data_encipherment=False,
-                                                   key_agreement=False, key_cert_sign=True, crl_sign=True,
-                                                   encipher_only=False, decipher_only=False), critical=True)
+        self._cert = (_builder(subject, subject, self._key.public_key(), days=2, ca=True)
                       .add_extension(x509.SubjectKeyIdentifier.from_public_key(self._key.public_key()),
                                      critical=False)
                       .sign(self._key, hashes.SHA256()))
@@ -77,18 +83,7 @@ class CA:
     def _issue(self, file_stem: str, subject: x509.Name, *, server_names: list[str] | None,
                usage, key_type: str = "ec") -> CertFiles:
         key = _key(key_type)
-        now = datetime.datetime.now(datetime.timezone.utc)
-        builder = (x509.CertificateBuilder()
-                   .subject_name(subject).issuer_name(self._cert.subject)
-                   .public_key(key.public_key())
-                   .serial_number(x509.random_serial_number())
-                   .not_valid_before(now - datetime.timedelta(minutes=5))
-                   .not_valid_after(now + datetime.timedelta(days=1))
-                   .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-                   .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False,
-                                                key_encipherment=True, data_encipherment=False,
-                                                key_agreement=False, key_cert_sign=False, crl_sign=False,
-                                                encipher_only=False, decipher_only=False), critical=True)
+        builder = (_builder(subject, self._cert.subject, key.public_key(), days=1, ca=False)
                    .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
                    .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self._key.public_key()),
                                   critical=False))
