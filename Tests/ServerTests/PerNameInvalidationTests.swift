@@ -68,7 +68,8 @@ final class RawUDP: @unchecked Sendable {
     ]
 
     /// A UDP listener (one socket, one table) over a stack with `federations: {fed: example.com}`.
-    static func withListener(_ body: (RawUDP, ResolverStack) async throws -> Void) async throws {
+    static func withListener(transport: (any UpstreamTransport)? = nil,
+                             _ body: (RawUDP, ResolverStack) async throws -> Void) async throws {
         var config = FednsConfig()
         config.forward.upstreams = [try Upstream(host: "192.0.2.254")]
         config.listen = [HostPort(host: "127.0.0.1", port: 53)]
@@ -77,7 +78,7 @@ final class RawUDP: @unchecked Sendable {
         config.federation.region = "region-a"
         var logger = Logger(label: "test.invalidation")
         logger.logLevel = .critical
-        let stack = try ResolverStack.build(config: config, group: group, logger: logger)
+        let stack = try ResolverStack.build(config: config, group: group, logger: logger, transport: transport)
         var objects = ClusterObjects()
         objects = objects.applying(base.map(ClusterChange.upsert))
         stack.snapshots.install(objects)
@@ -177,5 +178,37 @@ final class RawUDP: @unchecked Sendable {
             stack.snapshots.apply([.upsert(Self.slice("a", ["10.1.0.1"]))])
             #expect(try await Self.cnames(question, client).isEmpty)
         }
+    }
+
+    @Test("a forwarded answer served from the cache stays through a change; a reverse name forwarded because no one held the address is dropped when a Service takes it")
+    func cachedForwardedAnswers() async throws {
+        try await Self.withListener(transport: AnsweringUpstream()) { client, stack in
+            let engine = stack.engine
+            let names = ["www.example.com. A", "9.0.96.10.in-addr.arpa. PTR"]
+            for name in names { _ = try await Self.fromTable(name, client, engine) }
+            for name in names { #expect(try await Self.fromTable(name, client, engine), "\(name) is served from the cache's bytes") }
+            try #require(stack.snapshots.apply([.upsert(Self.service("c", "10.96.0.9"))]) != nil)
+            #expect(try await Self.fromTable("www.example.com. A", client, engine), "a new Service does not change where www.example.com goes")
+            #expect(!(try await Self.fromTable("9.0.96.10.in-addr.arpa. PTR", client, engine)), "the address now belongs to c")
+            let reply = try WireCodec.decode(try #require(await client.ask(try Self.packet("9.0.96.10.in-addr.arpa. PTR", id: 3))))
+            #expect(reply.answer.map(\.rdata) == [RData.name(try DomainName("c.ns.svc.cluster.local."))])
+        }
+    }
+}
+
+/// An upstream that answers every query: A 192.0.2.1 or PTR host.example.com., TTL 300.
+struct AnsweringUpstream: UpstreamTransport {
+    func exchange(_ query: [UInt8], with upstream: Upstream, tcp: Bool, timeoutNanoseconds: UInt64,
+                  accept: @escaping @Sendable ([UInt8]) -> Message?) async -> TryOutcome {
+        guard let q = try? WireCodec.decode(query), let question = q.questions.first else { return .networkError("undecodable query") }
+        var reply = Message.response(to: q)
+        reply.header.recursionAvailable = true
+        switch question.type {
+        case .a: reply.answer = [ResourceRecord(name: question.name, type: .a, ttl: 300, rdata: RData.a("192.0.2.1")!)]
+        case .ptr: reply.answer = [ResourceRecord(name: question.name, type: .ptr, ttl: 300,
+                                                  rdata: RData.name(try! DomainName("host.example.com.")))]
+        default: break
+        }
+        return accept(WireCodec.encode(reply)).map(TryOutcome.reply) ?? .networkError("reply not accepted")
     }
 }

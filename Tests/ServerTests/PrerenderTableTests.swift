@@ -15,34 +15,43 @@ import Testing
 
     let key = PrerenderKey(name: Array("\u{5}nginx".utf8), type: 1)
 
-    @Test func aNewSnapshotOrConfigurationEmptiesTheTable() {
+    @Test func aNewConfigurationEmptiesTheTable() {
         let table = PrerenderTable()
-        let first = AnswerEpoch(snapshot: 1, config: 0)
-        #expect(table.lookup(key, current: first) == nil)
-        table.store(Self.answer("10.0.0.1"), for: key, epoch: first)
-        #expect(table.lookup(key, current: first)?.bytes == Self.answer("10.0.0.1").bytes)
-        #expect(table.lookup(key, current: AnswerEpoch(snapshot: 2, config: 0)) == nil)
-        table.store(Self.answer("10.0.0.2"), for: key, epoch: AnswerEpoch(snapshot: 2, config: 0))
-        #expect(table.lookup(key, current: AnswerEpoch(snapshot: 2, config: 1)) == nil)
+        let first = AnswerEpoch(snapshot: 0, config: 0)
+        #expect(table.lookup(key, snapshot: nil, config: 0) == nil)
+        table.store(Self.answer("10.0.0.1"), for: key, epoch: first, dependencies: .unkeyed)
+        #expect(table.lookup(key, snapshot: nil, config: 0)?.bytes == Self.answer("10.0.0.1").bytes)
+        #expect(table.lookup(key, snapshot: nil, config: 1) == nil)
     }
 
-    @Test func anAnswerFromAnOlderEpochIsNotStored() {
+    @Test func anAnswerFromAnOlderEpochIsNotStored() throws {
+        let store = SnapshotStore(nodeName: nil)
+        let first = store.install(ClusterObjects(namespaces: ["ns"]))
+        let second = try #require(store.apply([Self.service("a", "10.96.0.1")]))
         let table = PrerenderTable()
-        _ = table.lookup(key, current: AnswerEpoch(snapshot: 2, config: 0))
-        // Resolved against snapshot 1, finished after snapshot 2 was installed.
-        table.store(Self.answer("10.0.0.1"), for: key, epoch: AnswerEpoch(snapshot: 1, config: 0))
-        #expect(table.lookup(key, current: AnswerEpoch(snapshot: 2, config: 0)) == nil)
+        _ = table.lookup(key, snapshot: second, config: 0)
+        // Resolved against the first snapshot, finished after the second was installed.
+        table.store(Self.answer("10.0.0.1"), for: key, epoch: AnswerEpoch(snapshot: first.generation, config: 0), dependencies: .unkeyed)
+        #expect(table.lookup(key, snapshot: second, config: 0) == nil)
     }
 
     @Test func theTableIsBounded() {
         let table = PrerenderTable(capacity: 2)
-        let epoch = AnswerEpoch(snapshot: 1, config: 0)
-        _ = table.lookup(key, current: epoch)
+        let epoch = AnswerEpoch(snapshot: 0, config: 0)
+        _ = table.lookup(key, snapshot: nil, config: 0)
         for i in 0..<3 {
             table.store(Self.answer("10.0.0.\(i)"), for: PrerenderKey(name: [UInt8(i)], type: 1), epoch: epoch)
         }
-        let kept = (0..<3).filter { table.lookup(PrerenderKey(name: [UInt8($0)], type: 1), current: epoch) != nil }
-        #expect(kept.count <= 2)
+        let kept = (0..<3).filter { table.lookup(PrerenderKey(name: [UInt8($0)], type: 1), snapshot: nil, config: 0) != nil }
+        #expect(kept.count == 1, "the third answer starts the full table over")
+    }
+
+    @Test func theFirstSnapshotEmptiesWhatWasStoredBeforeIt() {
+        let table = PrerenderTable()
+        table.store(Self.answer("10.0.0.1"), for: key, epoch: AnswerEpoch(snapshot: 0, config: 0), dependencies: .unkeyed)
+        #expect(table.lookup(key, snapshot: nil, config: 0) != nil)
+        let store = SnapshotStore(nodeName: nil)
+        #expect(table.lookup(key, snapshot: store.install(ClusterObjects(namespaces: ["ns"])), config: 0) == nil)
     }
 
     static func service(_ name: String, _ ip: String) -> ClusterChange {

@@ -36,7 +36,8 @@ public final class CacheHandler: Handler {
         let found = store.withLock { $0.lookup(key, now: now) }
         if case .fresh(let entry) = found, let message = Self.render(entry, for: request, now: now) {
             metrics.hits.increment()
-            return Response(message: message, cachedAnswer: cachedAnswer(entry))
+            // The cache's answer reads no cluster state; handlers before it add what their routing read.
+            return Response(message: message, dependencies: .unkeyed, cachedAnswer: cachedAnswer(entry))
         }
         metrics.misses.increment()
         let response = await next(request)
@@ -47,6 +48,7 @@ public final class CacheHandler: Handler {
         }
         var stored = response
         stored.cachedAnswer = insert(response.message, key: key).flatMap(cachedAnswer)
+        if stored.cachedAnswer != nil { stored.dependencies = .unkeyed }
         return stored
     }
 

@@ -47,11 +47,17 @@ public struct ClusterZoneHandler: Handler {
             return await answer(request, shape: shape, in: snap, depth: 0)
         }
         // Reverse names we hold answer here; every other one is forwarded, before the first sync too.
-        if ReverseName.isReverse(request.name), let snap = snapshot(), let response = reverseAnswer(request, in: snap) {
+        guard ReverseName.isReverse(request.name) else { return await next(request) }
+        if let snap = snapshot(), let response = reverseAnswer(request, in: snap) {
             metrics.count(response.message.answer.isEmpty ? .nodata : .answer)
             return response
         }
-        return await next(request)
+        var forwarded = await next(request)
+        // Forwarded because no Service or endpoint holds the address: one that comes to hold it answers here.
+        if let address = ReverseName.address(from: request.name) {
+            forwarded.dependencies = forwarded.dependencies.union(.keys([.address(address)]))
+        }
+        return forwarded
     }
 
     // MARK: - Forward names

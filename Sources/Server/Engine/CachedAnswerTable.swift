@@ -1,3 +1,4 @@
+import ClusterState
 import DNSWire
 import Resolver
 
@@ -41,39 +42,33 @@ extension [UInt8] {
     }
 }
 
-/// The cache's fresh answers that one listener (one event loop, so no lock) serves itself: a
-/// repeat forwarded name is answered where the packet was read, from the stored bytes with the
-/// TTLs counted down, without the chain, a task or a decode. Filled by the slow path, which
-/// learns that the chain passes this question straight to the cache; that holds for one snapshot
-/// and configuration, so a new one empties the table, and an expired answer leaves it.
+/// The cache's fresh answers that one listener serves itself: a repeat forwarded name is answered
+/// where the packet was read, from the stored bytes with the TTLs counted down, without the chain, a
+/// task or a decode. Filled by the slow path, which learns that the chain passes this question
+/// straight to the cache; that holds while what the chain's routing read stays the same (the
+/// answer's dependencies: for most names only namespaces and the configuration, for a reverse name
+/// its address too), so a new snapshot drops only the answers whose routing it changed. An expired
+/// answer leaves the table.
 final class CachedAnswerTable {
-    private var epoch = AnswerEpoch(snapshot: 0, config: 0)
-    private var answers: [CachedAnswerKey: CachedAnswer] = [:]
+    private let table: AnswerTable<CachedAnswerKey, CachedAnswer>
+
     /// Bounds memory; the cache itself holds at most `cache.maxEntries`.
-    let capacity: Int
+    init(capacity: Int = 10_000) { table = AnswerTable(capacity: capacity) }
 
-    init(capacity: Int = 10_000) { self.capacity = capacity }
+    var count: Int { table.count }
 
-    var count: Int { answers.count }
-
-    /// The answer for `key` and its age in seconds, while it is fresh and belongs to `current`.
-    func lookup(_ key: CachedAnswerKey, current: AnswerEpoch) -> (answer: CachedAnswer, age: UInt32)? {
-        if current != epoch {
-            answers.removeAll(keepingCapacity: true)
-            epoch = current
-            return nil
-        }
-        guard let cached = answers[key] else { return nil }
+    /// The answer for `key` and its age in seconds, while it is fresh and still routed to the cache
+    /// under `snapshot` (nil before the first sync) and `config`.
+    func lookup(_ key: CachedAnswerKey, snapshot: ClusterSnapshot?, config: UInt64) -> (answer: CachedAnswer, age: UInt32)? {
+        guard let cached = table.lookup(key, snapshot: snapshot, config: config) else { return nil }
         guard let age = cached.age(at: cached.time.nowNanoseconds()) else {
-            answers[key] = nil
+            table.remove(key)
             return nil
         }
         return (cached, age)
     }
 
-    func store(_ answer: CachedAnswer, for key: CachedAnswerKey, epoch answerEpoch: AnswerEpoch) {
-        guard answerEpoch == epoch else { return }
-        if answers.count >= capacity { answers.removeAll(keepingCapacity: true) }
-        answers[key] = answer
+    func store(_ answer: CachedAnswer, for key: CachedAnswerKey, epoch: AnswerEpoch, dependencies: AnswerDependencies) {
+        table.store(answer, for: key, epoch: epoch, dependencies: dependencies)
     }
 }

@@ -15,90 +15,94 @@ public struct AnswerEpoch: Equatable, Sendable {
     public var config: UInt64
 }
 
-/// Pre-rendered answers for one listener (one event loop, so no lock), rendered lazily on first use
-/// by the slow path (docs/architecture.md, the hot path).
+/// Answers one listener (one event loop, so no lock) serves itself, each kept with what it was
+/// derived from (docs/architecture.md, the hot path): the pre-rendered cluster answers
+/// (``PrerenderTable``) and the cache's fresh answers (``CachedAnswerTable``).
 ///
-/// Each answer is kept with what it was derived from. When a new snapshot is installed, the table
-/// catches up on the first lookup: it drops only the answers whose Services or addresses the
-/// snapshots in between changed (everything when they changed namespaces or the own node, or when
-/// the table is further behind than the snapshot's history), so no cluster answer outlives the
-/// snapshot it came from for the names that changed. A new configuration empties it.
-final class PrerenderTable {
+/// When a new snapshot is installed, the table catches up on the first lookup: it drops only the
+/// answers whose Services or addresses the snapshots in between changed (everything when they
+/// changed namespaces or the own node, or when the table is further behind than the snapshot's
+/// history), so no answer outlives the snapshot it came from for the names that changed. A new
+/// configuration empties it.
+final class AnswerTable<Key: Hashable, Value> {
     private struct Entry {
-        var answer: PrerenderedAnswer
+        var value: Value
         var dependencies: AnswerDependencies
     }
 
     private var epoch = AnswerEpoch(snapshot: 0, config: 0)
-    private var answers: [PrerenderKey: Entry] = [:]
+    private var entries: [Key: Entry] = [:]
     /// The keys of the answers derived from each Service or address (may name answers already gone).
-    private var dependents: [DependencyKey: [PrerenderKey]] = [:]
-    private var dependentCount = 0
+    private var dependents: [DependencyKey: [Key]] = [:]
     /// Answers that any change invalidates.
-    private var anyChange: [PrerenderKey] = []
+    private var anyChange: [Key] = []
+    /// How many keys `dependents` and `anyChange` hold, gone answers included.
+    private var dependentCount = 0
     /// Bounds memory when clients ask for many distinct names in one generation.
     let capacity: Int
 
-    init(capacity: Int = 50_000) { self.capacity = capacity }
+    init(capacity: Int) { self.capacity = capacity }
 
-    var count: Int { answers.count }
+    var count: Int { entries.count }
 
-    /// The answer for `key` when it is valid for `snapshot` under configuration `config`.
-    func lookup(_ key: PrerenderKey, snapshot: ClusterSnapshot, config: UInt64) -> PrerenderedAnswer? {
+    /// The answer for `key` when it is valid for `snapshot` (nil before the first sync) under
+    /// configuration `config`.
+    func lookup(_ key: Key, snapshot: ClusterSnapshot?, config: UInt64) -> Value? {
         catchUp(to: snapshot, config: config)
-        return answers[key]?.answer
+        return entries[key]?.value
     }
 
-    /// The answer for `key` when it belongs to `current`; without the snapshot to say what changed,
-    /// a new generation or configuration empties the table.
-    func lookup(_ key: PrerenderKey, current: AnswerEpoch) -> PrerenderedAnswer? {
-        if current != epoch {
-            removeAll()
-            epoch = current
-            return nil
-        }
-        return answers[key]?.answer
-    }
-
-    /// Keeps `answer` for `key` when it was derived from the epoch the table is at.
-    func store(_ answer: PrerenderedAnswer, for key: PrerenderKey, epoch answerEpoch: AnswerEpoch,
-               dependencies: AnswerDependencies = .anyChange) {
-        guard answerEpoch == epoch else { return }
-        if answers.count >= capacity || dependentCount >= 4 * capacity { removeAll() }
-        answers[key] = Entry(answer: answer, dependencies: dependencies)
+    /// Keeps `value` for `key` when it was derived from the epoch the table is at.
+    func store(_ value: Value, for key: Key, epoch valueEpoch: AnswerEpoch, dependencies: AnswerDependencies = .anyChange) {
+        guard valueEpoch == epoch else { return }
+        if entries.count >= capacity || dependentCount >= 4 * capacity { removeAll() }
+        entries[key] = Entry(value: value, dependencies: dependencies)
         switch dependencies {
         case .anyChange:
             anyChange.append(key)
+            dependentCount += 1
         case .keys(let keys):
             for k in keys { dependents[k, default: []].append(key) }
             dependentCount += keys.count
         }
     }
 
-    private func catchUp(to snapshot: ClusterSnapshot, config: UInt64) {
-        guard snapshot.generation != epoch.snapshot || config != epoch.config else { return }
-        defer { epoch = AnswerEpoch(snapshot: snapshot.generation, config: config) }
-        guard config == epoch.config, snapshot.generation > epoch.snapshot else { return removeAll() }
+    /// Forgets one answer (an expired cache entry).
+    func remove(_ key: Key) { entries[key] = nil }
+
+    private func catchUp(to snapshot: ClusterSnapshot?, config: UInt64) {
+        let generation = snapshot?.generation ?? 0
+        guard generation != epoch.snapshot || config != epoch.config else { return }
+        defer { epoch = AnswerEpoch(snapshot: generation, config: config) }
+        guard config == epoch.config, let snapshot, generation > epoch.snapshot else { return removeAll() }
         switch snapshot.changes(since: epoch.snapshot) {
         case .everything:
             removeAll()
         case .keys(let changed):
-            for key in anyChange { answers[key] = nil }
+            for key in anyChange { entries[key] = nil }
+            dependentCount -= anyChange.count
             anyChange.removeAll(keepingCapacity: true)
             for k in changed {
                 guard let keys = dependents.removeValue(forKey: k) else { continue }
                 dependentCount -= keys.count
-                for key in keys { answers[key] = nil }
+                for key in keys { entries[key] = nil }
             }
         }
     }
 
     private func removeAll() {
-        answers.removeAll(keepingCapacity: true)
+        entries.removeAll(keepingCapacity: true)
         dependents.removeAll(keepingCapacity: true)
         dependentCount = 0
         anyChange.removeAll(keepingCapacity: true)
     }
+}
+
+/// Pre-rendered cluster answers, rendered lazily on first use by the slow path.
+typealias PrerenderTable = AnswerTable<PrerenderKey, PrerenderedAnswer>
+
+extension AnswerTable where Key == PrerenderKey {
+    convenience init() { self.init(capacity: 50_000) }
 }
 
 /// Whether a client may use this server (`allowedNetworks`): fedns is not an open resolver.

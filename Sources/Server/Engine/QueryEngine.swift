@@ -47,8 +47,9 @@ public final class QueryEngine: Sendable {
         public var rcode: RCode
         public var prerendered: (epoch: AnswerEpoch, answer: PrerenderedAnswer, dependencies: AnswerDependencies)?
         /// A fresh answer from the cache that every handler before it passed on unchanged: the
-        /// listener may serve this question from it until it expires, while `epoch` holds.
-        public var cached: (epoch: AnswerEpoch, answer: CachedAnswer)?
+        /// listener may serve this question from it until it expires, while what the handlers'
+        /// routing read (`dependencies`, from `epoch` on) stays the same.
+        public var cached: (epoch: AnswerEpoch, answer: CachedAnswer, dependencies: AnswerDependencies)?
     }
 
     /// Resolves a packet that passed the gate. Never throws: a failure inside becomes SERVFAIL.
@@ -80,7 +81,7 @@ public final class QueryEngine: Sendable {
             pre = (AnswerEpoch(snapshot: generation, config: configEpoch), PrerenderedAnswer(rendering: response.message),
                    response.dependencies)
         }
-        let cached = response.cachedAnswer.map { (routedIn, $0) }
+        let cached = response.cachedAnswer.map { (routedIn, $0, response.dependencies) }
         return Outcome(bytes: bytes, rcode: message.header.rcode, prerendered: pre, cached: cached)
     }
 

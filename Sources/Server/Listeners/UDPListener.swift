@@ -56,7 +56,7 @@ final class UDPQueryHandler: ChannelInboundHandler {
             return true
         }
         guard view.qclass == .in,
-              let (cached, age) = cachedAnswers.lookup(CachedAnswerKey(view), current: AnswerEpoch(snapshot: snapshot?.generation ?? 0, config: configEpoch)),
+              let (cached, age) = cachedAnswers.lookup(CachedAnswerKey(view), snapshot: snapshot, config: configEpoch),
               send(cached.answer, age: age, for: buffer, view: view, to: remote, context: context) else { return false }
         cached.countHit()
         return true
@@ -94,8 +94,8 @@ final class UDPQueryHandler: ChannelInboundHandler {
                     handler.table.store(answer, for: PrerenderKey(name: view.lowercasedWireName, type: view.qtype.rawValue), epoch: epoch,
                                         dependencies: dependencies)
                 }
-                if let (epoch, cached) = outcome.cached, view.qclass == .in {
-                    handler.cachedAnswers.store(cached, for: CachedAnswerKey(view), epoch: epoch)
+                if let (epoch, cached, dependencies) = outcome.cached, view.qclass == .in {
+                    handler.cachedAnswers.store(cached, for: CachedAnswerKey(view), epoch: epoch, dependencies: dependencies)
                 }
                 engine.metrics.countResponse(tcp: false, rcode: outcome.rcode)
                 handler.send(outcome.bytes, to: remote, context: context)
