@@ -101,6 +101,13 @@ public final class FileSource: Sendable {
     }
 
     private func checkNow(force: Bool) -> ReloadOutcome {
+        let outcome = check(force: force)
+        // The file's bytes and decoded objects are garbage once indexed; they are freed by now.
+        if case .reloaded = outcome { Memory.releaseFreePages() }
+        return outcome
+    }
+
+    private func check(force: Bool) -> ReloadOutcome {
         watch.withLock { w in
             let seen = FileFingerprint(statOf: path)
             if !force, seen != nil, seen == w.fingerprint {
@@ -139,7 +146,6 @@ public final class FileSource: Sendable {
             }
             w.succeeded += 1; w.lastError = nil
             succeeded.increment()
-            Memory.releaseFreePages()
             logger.info("cluster state loaded", metadata: [
                 "cluster.file": "\(path)",
                 "cluster.generation": "\(snapshot.generation)",

@@ -59,6 +59,8 @@ public final class ClusterSync: Sendable {
                 g = pending
             }
         }
+        // A list's decoded objects are garbage once indexed (the relist peak, docs/architecture.md).
+        Memory.releaseFreePages()
     }
 
     /// Watch events that arrived together, applied as one change.

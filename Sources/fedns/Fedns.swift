@@ -67,6 +67,7 @@ struct Serve: AsyncParsableCommand {
     var demo = false
 
     func run() async throws {
+        Memory.tuneAllocator()
         var flags = CommandLineSettings()
         flags.configFile = config
         if let mode {

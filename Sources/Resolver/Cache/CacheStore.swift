@@ -47,9 +47,10 @@ struct CacheStore: Sendable {
     /// Keys in a dense array so that a random one is O(1) to pick.
     private var keys: [CacheKey] = []
 
+    /// The storage grows with use: reserving `capacity` up front cost 2.2 MB of every server's
+    /// memory at the default 10,000 entries, whether it forwards much or not.
     init(capacity: Int, sampleSize: Int = 8) {
         self.capacity = capacity; self.sampleSize = sampleSize
-        entries.reserveCapacity(min(capacity, 1 << 16)); keys.reserveCapacity(min(capacity, 1 << 16))
     }
 
     var count: Int { keys.count }
