@@ -41,7 +41,7 @@ final class RawTCP: @unchecked Sendable {
     }
 
     /// Reads one framed message; nil on close or after `seconds`.
-    func receive(seconds: Double = 5) async -> [UInt8]? {
+    func receive(seconds: Double = 30) async -> [UInt8]? {
         await offPool {
             guard let head = self.read(2, seconds: seconds) else { return nil }
             return self.read(Int(head[0]) << 8 | Int(head[1]), seconds: seconds)
