@@ -126,17 +126,35 @@ struct CheckConfig: AsyncParsableCommand {
         }
         var flags = CommandLineSettings()
         if isDir.boolValue { flags.kubeDNSConfigDir = path } else { flags.configFile = path }
-        flags.clusterStateFile = clusterState ?? "/dev/null"
+        flags.clusterStateFile = clusterState
         do {
-            let c = try ConfigResolver.resolve(flags, environment: [:])
+            let c = try Self.resolve(flags)
             try FednsApp.validate(c)
             if let clusterState { try FednsApp.checkClusterState(path: clusterState, config: c) }
-            print("\(path): OK (mode \(c.mode.rawValue), \(c.federation.federations.count) federation(s), \(c.forward.upstreams.count) upstream(s))")
+            // The kubeconfig is read as `serve` reads it: the file, the context, and the files it names.
+            if c.sourceType == "kubernetes", c.kube.kubeconfig != nil { _ = try KubeSourceSetup(config: c, environment: [:]) }
+            let source = c.sourceType == "kubernetes" ? "kubernetes API" + (c.kube.kubeconfig.map { " via \($0)" } ?? " in-cluster") : "file"
+            print("\(path): OK (mode \(c.mode.rawValue), \(source) source, \(c.federation.federations.count) federation(s), \(c.forward.upstreams.count) upstream(s))")
         } catch {
             // Errors from a file name it with the line (`fedns.yaml:12: cache.maxEntries: …`); others get the path.
             let placed = (error as? ConfigError)?.file != nil || (error as? ObjectError)?.file != nil
             print(placed ? "\(error)" : "\(path): \(error)")
             throw ExitCode(1)
         }
+    }
+
+    /// The configuration as `serve` would resolve it; a file-source config may leave the file to
+    /// `serve --cluster-state`, so a missing one is not an error here.
+    static func resolve(_ flags: CommandLineSettings) throws(ConfigError) -> FednsConfig {
+        let first: ConfigError
+        do {
+            return try ConfigResolver.resolve(flags, environment: [:])
+        } catch {
+            first = error
+        }
+        guard flags.clusterStateFile == nil, first.field == "source.file", first.file == nil else { throw first }
+        var placeholder = flags
+        placeholder.clusterStateFile = "/dev/null"
+        return try ConfigResolver.resolve(placeholder, environment: [:])
     }
 }

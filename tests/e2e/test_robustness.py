@@ -123,6 +123,31 @@ def test_check_config_accepts_a_good_file_and_rejects_a_bad_one(tmp_path):
     assert f"{cluster}:5: Service ns/web: spec.clusterIP:" in out.stdout + out.stderr, out.stdout + out.stderr
 
 
+def test_check_config_reads_the_kubeconfig_as_serve_does(tmp_path):
+    """A config for the API source is checked with its kubeconfig: the file, the context and what it names."""
+    config = tmp_path / "fedns.yaml"
+    kubeconfig = tmp_path / "kubeconfig"
+    config.write_text(f"source: {{type: kubernetes, kubeconfig: {kubeconfig}, context: prod}}\n")
+
+    def check() -> subprocess.CompletedProcess:
+        return subprocess.run([fedns_binary(), "check-config", str(config)], capture_output=True, text=True, timeout=30)
+
+    out = check()
+    assert out.returncode != 0, "a missing kubeconfig must be reported"
+    assert str(kubeconfig) in out.stdout + out.stderr, out.stdout + out.stderr
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\ncurrent-context: dev\n"
+                          "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:6443', insecure-skip-tls-verify: true}}]\n"
+                          "users: [{name: u, user: {token: abc}}]\n"
+                          "contexts: [{name: dev, context: {cluster: c, user: u}}]\n")
+    out = check()
+    assert out.returncode != 0, "a context the kubeconfig lacks must be reported"
+    assert "prod" in out.stdout + out.stderr, out.stdout + out.stderr
+    config.write_text(f"source: {{type: kubernetes, kubeconfig: {kubeconfig}, context: dev}}\n")
+    out = check()
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "kubernetes API" in out.stdout, out.stdout
+
+
 def test_version_prints_and_exits_zero():
     out = subprocess.run([fedns_binary(), "--version"], capture_output=True, text=True, timeout=30)
     assert out.returncode == 0 and out.stdout.strip(), out.stdout + out.stderr
