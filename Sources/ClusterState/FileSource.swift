@@ -110,8 +110,8 @@ public final class FileSource: Sendable {
     private func check(force: Bool) -> ReloadOutcome {
         watch.withLock { w in
             let seen = FileFingerprint(statOf: path)
-            if !force, seen != nil, seen == w.fingerprint {
-                guard w.settlePollsLeft > 0 else { return .unchanged }
+            if !force, let seen, seen == w.fingerprint {
+                guard w.settlePollsLeft > 0, seen.mayHideAWrite else { return .unchanged }
                 w.settlePollsLeft -= 1
             } else {
                 w.settlePollsLeft = Self.settlePolls
@@ -237,6 +237,11 @@ struct FileFingerprint: Equatable {
     var changedAt: Int64 {
         max(Int64(mtime.0) * 1_000_000_000 + Int64(mtime.1), Int64(ctime.0) * 1_000_000_000 + Int64(ctime.1))
     }
+
+    /// Whether a write could still hide behind this same `stat`: on a filesystem with coarse
+    /// timestamps, a same-size rewrite within the tick of the last change looks unchanged. Past two
+    /// seconds it cannot, so the settle polls stop re-reading (a 30 MB file five times per change).
+    var mayHideAWrite: Bool { WallClock.nanosecondsSinceEpoch() - changedAt < 2_000_000_000 }
 
     /// `stat` following symlinks; nil when the path cannot be stat'ed.
     init?(statOf path: String) {
