@@ -121,9 +121,12 @@ public final class RemoteTarget: ScenarioTarget {
     /// Polls until the server answers anything over UDP and over TCP (SERVFAIL before the first sync
     /// counts). fedns binds its UDP sockets first and its TCP listener after them: an answer over UDP
     /// alone left a scenario whose first query is over TCP connecting before anything listened.
+    static let startPatience: Double = 60
+
     func waitUntilServing(clusterDomain: String) async throws {
         let probe = WireCodec.encode(Message.query(id: 7, name: try DomainName("dns-version.\(clusterDomain)"), type: .txt))
-        let deadline = Date().addingTimeInterval(15)
+        // Generous: a debug build starting on a loaded machine; a healthy start takes well under a second.
+        let deadline = Date().addingTimeInterval(Self.startPatience)
         var answered: Set<QuerySpec.Transport> = []
         while Date() < deadline {
             if let process, !process.isRunning { throw ScenarioError("fedns exited at start-up:\n\(logTail())") }
@@ -137,7 +140,7 @@ public final class RemoteTarget: ScenarioTarget {
             try await Task.sleep(nanoseconds: 50_000_000)
         }
         let missing = [QuerySpec.Transport.udp, .tcp].filter { !answered.contains($0) }.map { "\($0)" }.joined(separator: " and ")
-        throw ScenarioError("fedns did not answer over \(missing) on \(host):\(port) within 15 s:\n\(logTail())")
+        throw ScenarioError("fedns did not answer over \(missing) on \(host):\(port) within \(Int(Self.startPatience)) s:\n\(logTail())")
     }
 
     func logTail() -> String {

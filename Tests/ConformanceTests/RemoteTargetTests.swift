@@ -42,8 +42,8 @@ final class StaggeredServer: Sendable {
             while true {
                 let connection = accept(listener, nil, nil)
                 guard connection >= 0 else { return }
-                if let head = Sockets.readExactly(connection, 2, until: Date().addingTimeInterval(2)),
-                   let query = Sockets.readExactly(connection, Int(head[0]) << 8 | Int(head[1]), until: Date().addingTimeInterval(2)) {
+                if let head = Sockets.readExactly(connection, 2, until: Date().addingTimeInterval(10)),
+                   let query = Sockets.readExactly(connection, Int(head[0]) << 8 | Int(head[1]), until: Date().addingTimeInterval(10)) {
                     _ = Sockets.writeAll(connection, head + Self.answer(query))
                 }
                 close(connection)
@@ -75,7 +75,7 @@ final class StaggeredServer: Sendable {
         // ID 42, RD, one question: www.example.org. A IN.
         let query: [UInt8] = [0, 42, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0] + [3] + Array("www".utf8) + [7] + Array("example".utf8)
             + [3] + Array("org".utf8) + [0, 0, 1, 0, 1]
-        let answer = await target.send(query, over: .tcp, step: 1, patience: 2)
+        let answer = await target.send(query, over: .tcp, step: 1, patience: 10)
         #expect(answer.map { Array($0.prefix(2)) } == [0, 42])
     }
 }
