@@ -89,7 +89,7 @@ struct ForwardTests {
             }
             return [poisoned, .delay(milliseconds: 50), .reply(ScriptedUpstream.reply(to: query, [Self.good]))]
         }
-        let forward = try forwarder([upstream.upstream], tryTimeoutMs: 1000, budgetMs: 2000)
+        let forward = try forwarder([upstream.upstream], tryTimeoutMs: 4000, budgetMs: 4900)
         let response = await forward.handle(F.request("www.example.com."), next: Self.unused)
         #expect(response.rcode == .noError)
         F.expectSections(response.message, answer: [Self.good])
@@ -110,7 +110,7 @@ struct ForwardTests {
             let cut: [UInt8] = [UInt8(id >> 8), UInt8(id & 0xff), 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0, 3, 0x77]
             return [.raw(junk), .raw(cut), .delay(milliseconds: 30), .reply(ScriptedUpstream.reply(to: query, [Self.good]))]
         }
-        let forward = try forwarder([upstream.upstream], tryTimeoutMs: 1000, budgetMs: 2000)
+        let forward = try forwarder([upstream.upstream], tryTimeoutMs: 4000, budgetMs: 4900)
         let response = await forward.handle(F.request("www.example.com."), next: Self.unused)
         #expect(response.rcode == .noError)
         F.expectSections(response.message, answer: [Self.good])
@@ -224,10 +224,11 @@ struct ForwardTests {
     // MARK: coalescing, routing, reply shape
 
     @Test func identicalInFlightQueriesAreCoalesced() async throws {
+        // The first query stays in flight for 2 s: long enough for the next two to join it on a loaded machine.
         let upstream = try await server { q, _ in
-            [.delay(milliseconds: 300), .reply(ScriptedUpstream.reply(to: q, ["www.example.com. 300 IN A 192.0.2.1"]))]
+            [.delay(milliseconds: 2000), .reply(ScriptedUpstream.reply(to: q, ["www.example.com. 300 IN A 192.0.2.1"]))]
         }
-        let forward = try forwarder([upstream.upstream], tryTimeoutMs: 1000, budgetMs: 2000)
+        let forward = try forwarder([upstream.upstream], tryTimeoutMs: 4000, budgetMs: 4900)
         async let first = forward.handle(F.request("www.example.com.", id: 1), next: Self.unused)
         try await Task.sleep(for: .milliseconds(50))
         async let second = forward.handle(F.request("WWW.example.COM.", id: 2), next: Self.unused)
@@ -242,18 +243,19 @@ struct ForwardTests {
 
     /// STYLE §7: waiting queries are bounded; past `maxConcurrent` a query is refused at once.
     @Test func queriesBeyondMaxConcurrentAreRefusedAtOnce() async throws {
+        // Two queries hold both slots for 3 s; the third must be refused well before that.
         let upstream = try await server { q, _ in
-            [.delay(milliseconds: 300), .reply(ScriptedUpstream.reply(to: q, ["www.example.com. 300 IN A 192.0.2.1"]))]
+            [.delay(milliseconds: 3000), .reply(ScriptedUpstream.reply(to: q, ["www.example.com. 300 IN A 192.0.2.1"]))]
         }
-        let forward = try ForwardHandler(config: ForwardConfig(upstreams: [upstream.upstream], tryTimeoutNanoseconds: 1_000_000_000,
-                                                               budgetNanoseconds: 2_000_000_000, maxConcurrent: 2), group: group)
+        let forward = try ForwardHandler(config: ForwardConfig(upstreams: [upstream.upstream], tryTimeoutNanoseconds: 4_000_000_000,
+                                                               budgetNanoseconds: 4_900_000_000, maxConcurrent: 2), group: group)
         async let a = forward.handle(F.request("a.example.com.", id: 1), next: Self.unused)
         async let b = forward.handle(F.request("b.example.com.", id: 2), next: Self.unused)
         try await Task.sleep(for: .milliseconds(100))
         let started = ContinuousClock.now
         let c = await forward.handle(F.request("c.example.com.", id: 3), next: Self.unused)
         #expect(c.rcode == .refused && c.message.edns?.extendedError == .other)
-        #expect(ContinuousClock.now - started < .milliseconds(100), "refused at once, not after waiting")
+        #expect(ContinuousClock.now - started < .milliseconds(1500), "refused at once, not after waiting for a slot")
         let (ra, rb) = await (a, b)
         #expect(ra.rcode == .noError && rb.rcode == .noError)
         let d = await forward.handle(F.request("d.example.com.", id: 4), next: Self.unused)
