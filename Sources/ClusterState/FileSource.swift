@@ -202,8 +202,9 @@ public final class FileSource: Sendable {
     }
 }
 
-/// Two 64-bit multiplicative hashes (FNV-1a, and the same walk with another odd multiplier) and
-/// the length: equal contents have equal digests; different ones almost never do.
+/// Two 64-bit multiplicative hashes (FNV-1a's step, and the same walk with another odd multiplier)
+/// over the bytes eight at a time, and the length: equal contents have equal digests; different ones
+/// almost never do. A byte at a time it was 18 % of a 30 MB file's reload.
 struct ContentDigest: Equatable {
     var count: Int
     var a: UInt64
@@ -211,9 +212,17 @@ struct ContentDigest: Equatable {
 
     init(_ bytes: [UInt8]) {
         var a: UInt64 = 0xcbf2_9ce4_8422_2325, b: UInt64 = 0x6c62_272e_07bb_0142
-        for byte in bytes {
-            a = (a ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
-            b = (b ^ UInt64(byte)) &* 0x9e37_79b9_7f4a_7c15
+        func mix(_ word: UInt64) {
+            a = (a ^ word) &* 0x0000_0100_0000_01b3
+            b = (b ^ word) &* 0x9e37_79b9_7f4a_7c15
+            a ^= a >> 29   // folds the high bits down, which the next word's multiply would not reach
+        }
+        bytes.withUnsafeBytes { raw in
+            let words = raw.count / 8
+            for i in 0..<words { mix(raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)) }
+            var tail: UInt64 = 0
+            for byte in raw[(words * 8)...].reversed() { tail = tail << 8 | UInt64(byte) }
+            mix(tail)
         }
         count = bytes.count; self.a = a; self.b = b
     }

@@ -1,5 +1,5 @@
 import Clocks
-import ClusterState
+@testable import ClusterState
 import Foundation
 import Logging
 import Synchronization
@@ -335,5 +335,23 @@ func waitForGeneration(_ store: SnapshotStore, _ generation: UInt64, within time
         let first = await group.next() ?? false
         group.cancelAll()
         return first
+    }
+}
+
+/// The reload check compares digests, not bytes: every one-byte change must show, wherever it is.
+@Suite struct ContentDigestTests {
+    @Test(arguments: [0, 1, 7, 8, 9, 63, 64, 1000, 1001])
+    func everyOneByteChangeShows(_ count: Int) {
+        let bytes = (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+        let digest = ContentDigest(bytes)
+        #expect(ContentDigest(bytes) == digest)
+        for i in bytes.indices {
+            for flip: UInt8 in [0x01, 0x80] {
+                var changed = bytes
+                changed[i] ^= flip
+                #expect(ContentDigest(changed) != digest, "byte \(i) of \(count)")
+            }
+        }
+        #expect(ContentDigest(bytes + [0]) != digest, "a trailing zero byte")
     }
 }
