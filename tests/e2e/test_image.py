@@ -56,6 +56,7 @@ def test_the_image_runs_fedns_as_non_root(image):
                                        timeout=60, check=True).stdout)[0]["Config"]
     assert config["User"] == "65532:65532"
     assert config["Entrypoint"] == ["/usr/bin/fedns"]
+    assert "PATH=/usr/sbin:/usr/bin" in config["Env"], "node set-up finds iptables on PATH"
     with open(os.path.join(root, "etc/passwd")) as f:
         assert "fedns:x:65532:65532:" in f.read()
     assert os.path.getsize(os.path.join(root, "etc/ssl/certs/ca-certificates.crt")) > 10_000
