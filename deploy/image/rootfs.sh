@@ -49,6 +49,9 @@ for module in "$xtdir"/*.so; do copy_libs "$module"; done
 cp -L /etc/ssl/certs/ca-certificates.crt "$dest/etc/ssl/certs/ca-certificates.crt"
 printf 'root:x:0:0:root:/root:/usr/sbin/nologin\nfedns:x:65532:65532:fedns:/nonexistent:/usr/sbin/nologin\n' > "$dest/etc/passwd"
 printf 'root:x:0:\nfedns:x:65532:\n' > "$dest/etc/group"
+# The container runtime mounts its own over these; a read-only root needs them to exist.
+: > "$dest/etc/resolv.conf"
+: > "$dest/etc/hosts"
 # Protocol names for iptables's `-p udp`; glibc reads them from here.
 [ -e /etc/protocols ] && cp /etc/protocols "$dest/etc/protocols"
 exit 0

@@ -1,9 +1,9 @@
 """The container image: the Containerfile's runtime stage, built with Debian's podman from the binary
 under test (deploy/image/rootfs.sh lays out its root filesystem; nothing is pulled), holds everything
 fedns needs. `podman run` is tried; this machine's limits may refuse it (crun cannot set
-RLIMIT_NOFILE), so the image's root filesystem is then run as it is: fedns serves from it in fresh
-mount, PID and network namespaces (`unshare`, `chroot`) as the image's non-root user and answers
-dig, and the image's iptables and ip6tables (nft backend) install and list the rules node-local
+RLIMIT_NOFILE), so the image's root filesystem is then run as it is: fedns serves from it, read-only,
+in fresh mount, PID and network namespaces (`unshare`, `chroot`) as the image's non-root user and
+answers dig, and the image's iptables and ip6tables (nft backend) install and list the rules node-local
 set-up uses.
 """
 
@@ -17,6 +17,8 @@ import uuid
 
 import pytest
 
+import k8sobjects as k8s
+from clusterdata import NGINX_IP, cluster_objects
 from conftest import REPO_ROOT
 from servers import ServerExited, fedns_binary, tail, wait_until
 
@@ -92,25 +94,41 @@ def dig(netns: str, name: str, rdtype: str = "A") -> list[str]:
     return out.stdout.split()
 
 
-def test_fedns_serves_from_the_image_root_filesystem(image, netns, tmp_path):
-    """Fresh mount, PID and network namespaces, the image's root as /, its user: only what the
-    image holds is there to load."""
+def test_fedns_serves_from_the_read_only_image(image, netns, tmp_path):
+    """Fresh mount, PID and network namespaces, the image's root as / and read-only (as the manifests
+    run it), the config and cluster state mounted at /etc/fedns, the image's user: only what the
+    image holds is there to load, and fedns needs nowhere to write."""
     _, _, root = image
+    config = tmp_path / "etc-fedns"
+    config.mkdir()
+    shutil.copy(os.path.join(REPO_ROOT, "deploy/base/fedns.yaml"), config / "fedns.yaml")
+    (config / "cluster.yaml").write_text(k8s.object_list(cluster_objects()))
+    (config / "resolv.conf").write_text("nameserver 127.0.0.1\nsearch cluster.local\n")
+    for path in (tmp_path, config, *config.iterdir()):
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    script = f"""set -e
+mount --make-rprivate /
+mount --bind {root} {root}
+mount -o remount,bind,ro {root}
+mount --bind {config} {root}/etc/fedns
+mount --bind {config}/resolv.conf {root}/etc/resolv.conf
+mount -t proc proc {root}/proc
+if touch {root}/.writable 2>/dev/null; then echo "the image root is writable" >&2; exit 97; fi
+exec chroot --userspec=65532:65532 {root} /usr/bin/fedns serve --config /etc/fedns/fedns.yaml \\
+    --cluster-state /etc/fedns/cluster.yaml --mode sidecar --listen 127.0.0.1:5353 --upstream 127.0.0.1:5300
+"""
     log = tmp_path / "fedns.log"
-    argv = ["ip", "netns", "exec", netns, "unshare", "--mount", "--pid", "--fork", f"--mount-proc={root}/proc",
-            "chroot", "--userspec=65532:65532", root,
-            "/usr/bin/fedns", "serve", "--demo", "--listen", "127.0.0.1:5353", "--upstream", "127.0.0.1:5300"]
     with open(log, "w") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(["ip", "netns", "exec", netns, "unshare", "--mount", "--pid", "--fork", "sh", "-c", script],
+                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
         def answers() -> bool:
             if proc.poll() is not None:
                 raise ServerExited(f"fedns exited with {proc.returncode}:\n{tail(str(log))}")
-            return dig(netns, "nginx.mynamespace.myfederation") == ["10.96.10.10"]
+            return dig(netns, "nginx.mynamespace.svc.cluster.local") == [NGINX_IP]
         wait_until(answers, 60, interval=0.2, what="fedns from the image answering")
-        # The unhealthy shard: a CNAME chased to addresses, through the demo's public zone.
-        chain = dig(netns, "api.mynamespace.myfederation")
-        assert "203.0.113.20" in chain, chain
+        assert dig(netns, "nosuch.mynamespace.svc.cluster.local") == []
+        assert "read-only" not in log.read_text().lower(), tail(str(log))
     finally:
         proc.terminate()
         try:
