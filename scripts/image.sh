@@ -4,14 +4,19 @@
 # deploy/image/rootfs.sh and built as the Containerfile's runtime stage with podman (vfs storage).
 # The builder stage itself needs the Swift image from a registry; this builds the same binary with
 # the toolchain on this machine instead. Takes a release build's time (~10 min on 2 cores).
-#   bash scripts/image.sh            # tags localhost/fedns:dev
+#   bash scripts/image.sh                      # tags localhost/fedns:dev
+#   bash scripts/image.sh --binary PATH        # an existing build instead (its Swift libraries are copied in)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tag=${TAG:-localhost/fedns:dev}
 podman=(podman --storage-driver vfs)
 
-swift build -c release --static-swift-stdlib --product fedns --scratch-path .build-image
-bin="$(swift build -c release --static-swift-stdlib --scratch-path .build-image --show-bin-path)/fedns"
+if [ "${1:-}" = "--binary" ] && [ -n "${2:-}" ]; then
+    bin=$2
+else
+    swift build -c release --static-swift-stdlib --product fedns --scratch-path .build-image
+    bin="$(swift build -c release --static-swift-stdlib --scratch-path .build-image --show-bin-path)/fedns"
+fi
 
 context=$(mktemp -d)
 trap 'rm -rf "$context"' EXIT
