@@ -274,7 +274,7 @@ def test_the_source_syncs_with_exactly_the_role(target, kube_api, knot, tmp_path
     if target.endswith("+pods"):
         config["pods"] = "verified"        # the feature the pods component is for
     port, ready_port = free_port(), free_port()
-    config.update({"metrics": {"listen": ""}, "health": {"listen": ""},
+    config.update({"metrics": {"listen": ""}, "health": {"listen": ""}, "lameduck": 0,
                    "ready": {"listen": f"127.0.0.1:{ready_port}"}, "upstreams": [f"{knot.address[0]}:{knot.address[1]}"]})
     (tmp_path / "fedns.yaml").write_text(yaml.safe_dump(config))
     account = tmp_path / "serviceaccount"
