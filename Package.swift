@@ -108,7 +108,10 @@ let package = Package(
         .testTarget(name: "PodLookupTests", dependencies: [
             "PodLookup", "DNSWire", "NameExpansion", .product(name: "NIOPosix", package: "swift-nio"),
         ]),
-        .testTarget(name: "ServerTests", dependencies: ["Clocks", "Server", "Resolver", "DNSWire", "ClusterState", "YAMLReader"]),
+        .testTarget(name: "ServerTests", dependencies: [
+            "Clocks", "Server", "Resolver", "DNSWire", "ClusterState", "YAMLReader",
+            .product(name: "Metrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
         .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "DNSWire", "YAMLReader"]),
         .testTarget(name: "KubernetesSourceTests", dependencies: [
             "KubernetesSource", "Clocks", "ClusterState", "YAMLReader", .product(name: "Logging", package: "swift-log"),

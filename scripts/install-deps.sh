@@ -5,7 +5,7 @@
 set -euo pipefail
 
 APT_PACKAGES=(libldns-dev pkg-config bind9-dnsutils knot-dnsutils knot unbound dnsperf iproute2 python3-pip musl-tools valgrind gcc binutils
-              podman iptables curl python3-venv)
+              podman iptables curl python3-venv prometheus)
 PY_PACKAGES=(dnspython:dns pytest:pytest pymarkdownlnt:pymarkdown cryptography:cryptography
              pyyaml:yaml kubernetes-validate:kubernetes_validate)   # PyPI name:import name
 # checkov (the manifest security linter of tests/e2e/test_deploy.py) pins old versions of common
@@ -30,7 +30,7 @@ if [ ${#apt_missing[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     # A fresh image has no package lists; update once, and only when something is missing.
     sudo_if_needed apt-get update -qq >/dev/null
-    # knot's and unbound's postinst would start system daemons on port 53; keep them off.
+    # knot's, unbound's and prometheus's postinst would start system daemons; keep them off.
     policy=/usr/sbin/policy-rc.d
     created_policy=0
     if [ ! -e "$policy" ]; then

@@ -39,7 +39,7 @@ public struct FednsApp {
         }
         let logger = Logger(label: "fedns")
         let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        MetricsSystem.bootstrap(MetricsExposition.factory(registry: registry))
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: Self.usableCores)
         // Listeners first: the state file is read once they are bound (DNS answers meanwhile).

@@ -69,7 +69,8 @@ public final class FednsServer: ServiceLifecycle.Service, Sendable {
             let kernelDrops = KernelSocketDrops(counter: engine.metrics.socketDrops, ports: Set(bound.dns.map(\.port)))
             for (which, listen) in [("health", config.effectiveHealth), ("ready", config.effectiveReady), ("metrics", config.effectiveMetrics)] {
                 guard let address = listen else { continue }
-                let channel = try await AdminHTTPServer.bind(address: address, group: group, routes: routes(for: which, kernelDrops: kernelDrops))
+                let handlers = routes(for: which, kernelDrops: kernelDrops, dnsPort: bound.dns.first?.port ?? 53)
+                let channel = try await AdminHTTPServer.bind(address: address, group: group, routes: handlers)
                 channels.append(channel)
                 let actual = HostPort(host: address.host, port: channel.localAddress?.port ?? address.port)
                 switch which {
@@ -114,22 +115,26 @@ public final class FednsServer: ServiceLifecycle.Service, Sendable {
         }
     }
 
-    func routes(for which: String, kernelDrops: KernelSocketDrops) -> [String: AdminRoute] {
+    func routes(for which: String, kernelDrops: KernelSocketDrops, dnsPort: Int) -> [String: AdminRoute] {
+        let snapshots = self.snapshots, lameduck = self.lameduck
+        // Why `/ready` fails, or nil when ready; `fedns_ready` on `/metrics` says the same.
+        let notReady: @Sendable () -> String? = {
+            if lameduck.isSet { return "lameduck" }
+            return snapshots.hasSynced ? nil : "waiting for the first cluster sync"
+        }
         switch which {
         case "health":
             return ["/health": { (.ok, "text/plain", Array("OK\n".utf8)) }]
         case "ready":
-            let snapshots = self.snapshots, lameduck = self.lameduck
             return ["/ready": {
-                if lameduck.isSet { return (.serviceUnavailable, "text/plain", Array("lameduck\n".utf8)) }
-                guard snapshots.hasSynced else { return (.serviceUnavailable, "text/plain", Array("waiting for the first cluster sync\n".utf8)) }
+                if let why = notReady() { return (.serviceUnavailable, "text/plain", Array("\(why)\n".utf8)) }
                 return (.ok, "text/plain", Array("OK\n".utf8))
             }]
         default:
-            let registry = self.registry
+            let exposition = registry.map { MetricsExposition(registry: $0, dnsPort: dnsPort) }
             return ["/metrics": {
                 kernelDrops.refresh()
-                return (.ok, "text/plain; version=0.0.4; charset=utf-8", registry?.emitToBuffer() ?? [])
+                return (.ok, "text/plain; version=0.0.4; charset=utf-8", exposition?.render(ready: notReady() == nil) ?? [])
             }]
         }
     }

@@ -20,7 +20,7 @@ struct Fedns: AsyncParsableCommand {
 }
 
 enum FednsVersion {
-    static let string = "fedns 0.1.0 (Kubernetes DNS specification 1.1.0)"
+    static let string = "fedns \(FednsBuild.version) (Kubernetes DNS specification 1.1.0)"
 }
 
 struct Serve: AsyncParsableCommand {

@@ -218,7 +218,7 @@ def test_admin_endpoints_health_ready_and_metrics(knot, tmp_path):
         assert status == 200
         assert 'fedns_cluster_reloads_total{result="success"} 2' in text, text[:2000]
         assert "fedns_cluster_event_to_answer_seconds_count 1" in text, text[:2000]
-        assert 'fedns_dns_requests_total{proto="udp",type="A"}' in text
+        assert 'fedns_dns_requests_total{proto="udp",family="ipv4",type="A"}' in text
         assert "fedns_dns_request_duration_seconds_bucket" in text
         server.signal(signal.SIGTERM)
         time.sleep(0.5)

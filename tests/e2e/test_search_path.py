@@ -73,7 +73,7 @@ def sidecar_config(upstream, search_path: bool) -> str:
 
 
 def requests_received() -> int:
-    """The sum of fedns_dns_requests_total over every label (proto, type)."""
+    """The sum of fedns_dns_requests_total over every label (proto, family, type)."""
     with urllib.request.urlopen(f"http://{METRICS}/metrics", timeout=2) as r:
         text = r.read().decode()
     return int(sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()

@@ -35,7 +35,7 @@ public final class CacheHandler: Handler {
         let now = time.nowNanoseconds()
         let found = store.withLock { $0.lookup(key, now: now) }
         if case .fresh(let entry) = found, let message = Self.render(entry, for: request, now: now) {
-            metrics.hits.increment()
+            metrics.hits(entry).increment()
             // The cache's answer reads no cluster state; handlers before it add what their routing read.
             return Response(message: message, dependencies: .unkeyed, cachedAnswer: cachedAnswer(entry))
         }
@@ -54,7 +54,7 @@ public final class CacheHandler: Handler {
 
     /// The entry as the server's listeners may serve it themselves until it expires.
     private func cachedAnswer(_ entry: CacheEntry) -> CachedAnswer? {
-        entry.prerendered.map { CachedAnswer(answer: $0, storedAt: entry.storedAt, expiresAt: entry.expiresAt, time: time, hits: metrics.hits) }
+        entry.prerendered.map { CachedAnswer(answer: $0, storedAt: entry.storedAt, expiresAt: entry.expiresAt, time: time, hits: metrics.hits(entry)) }
     }
 
     @discardableResult
@@ -68,7 +68,8 @@ public final class CacheHandler: Handler {
         for i in stored.authority.indices { stored.authority[i].ttl = min(stored.authority[i].ttl, ttl) }
         for i in stored.additional.indices { stored.additional[i].ttl = min(stored.additional[i].ttl, ttl) }
         let now = time.nowNanoseconds()
-        let entry = CacheEntry(wire: WireCodec.encode(stored), rcode: stored.header.rcode, storedAt: now, ttl: ttl,
+        let denial = stored.header.rcode == .nxDomain || (stored.header.rcode == .noError && stored.answer.isEmpty)
+        let entry = CacheEntry(wire: WireCodec.encode(stored), rcode: stored.header.rcode, denial: denial, storedAt: now, ttl: ttl,
                                staleMaxAge: config.serveStale ? config.staleMaxAge : 0)
         let (evicted, count) = store.withLock { s in (s.insert(key, entry, now: now), s.count) }
         if evicted > 0 { metrics.evictions.increment(by: evicted) }

@@ -23,9 +23,11 @@ struct CacheEntry: Sendable {
     let expiresAt: UInt64
     /// Until when an expired answer may be served stale.
     let staleUntil: UInt64
+    /// NXDOMAIN or NODATA: its hits count under `type="denial"`, as CoreDNS's cache counts them.
+    let denial: Bool
 
-    init(wire: [UInt8], rcode: RCode = .noError, storedAt: UInt64, ttl: UInt32, staleMaxAge: UInt32) {
-        self.wire = wire; self.storedAt = storedAt; self.ttl = ttl
+    init(wire: [UInt8], rcode: RCode = .noError, denial: Bool = false, storedAt: UInt64, ttl: UInt32, staleMaxAge: UInt32) {
+        self.wire = wire; self.storedAt = storedAt; self.ttl = ttl; self.denial = denial
         prerendered = PrerenderedAnswer(wire: wire, rcode: rcode)
         expiresAt = storedAt + UInt64(ttl) * 1_000_000_000
         staleUntil = expiresAt + UInt64(staleMaxAge) * 1_000_000_000

@@ -91,9 +91,7 @@ public final class ForwardHandler: Handler {
     // MARK: forwarding
 
     private func forward(_ key: ForwardKey, to upstreams: [Upstream]) async -> ForwardResult {
-        let start = time.nowNanoseconds()
-        let deadline = start + config.budgetNanoseconds
-        defer { metrics.duration.recordNanoseconds(Int64(time.nowNanoseconds() - start)) }
+        let deadline = time.nowNanoseconds() + config.budgetNanoseconds
         var sawTimeout = false
         var failedReply: Message?
         var round = health.withLock { $0.ordered(upstreams) }
@@ -123,15 +121,17 @@ public final class ForwardHandler: Handler {
             round = time.nowNanoseconds() < deadline ? timedOut : []
         }
         if let failedReply { return .answer(failedReply) }
+        metrics.failed(sawTimeout ? .timeout : .unreachable)
         return sawTimeout ? .failed(.noReachableAuthority, "upstream timeout") : .failed(.networkError, "upstream unreachable")
     }
 
     /// One try: UDP, then TCP on the same upstream when the UDP reply is truncated.
     private func tryUpstream(_ upstream: Upstream, _ key: ForwardKey, timeout: UInt64) async -> TryOutcome {
         metrics.request(upstream)
+        let sent = time.nowNanoseconds()
         let (outcome, _) = await StubExchange(transport: transport, time: time)
             .ask(key.question, dnssecOK: key.dnssecOK, checkingDisabled: key.checkingDisabled, server: upstream, timeoutNanoseconds: timeout)
-        if case .reply(let m) = outcome { metrics.response(upstream, m.header.rcode) }
+        if case .reply(let m) = outcome { metrics.response(upstream, m.header.rcode, nanoseconds: time.nowNanoseconds() - sent) }
         return outcome
     }
 

@@ -155,7 +155,7 @@ struct Admissions: Sendable {
             metrics.countResponse(tcp: tcp, rcode: rcode)
             return .reply(bytes)
         case .pass(let view):
-            metrics.countRequest(tcp: tcp, type: view.qtype)
+            metrics.countRequest(tcp: tcp, family: ServerMetrics.Family(remote), type: view.qtype)
             guard access.allows(remote) else {
                 // fedns is not an open resolver.
                 metrics.refusedByACL.increment()

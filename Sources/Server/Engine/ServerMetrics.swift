@@ -1,5 +1,6 @@
 import DNSWire
 import Metrics
+import NIOCore
 import Resolver
 
 /// The server's metrics, created once with fixed label sets (STYLE §12): nothing is created per query.
@@ -7,26 +8,40 @@ public final class ServerMetrics: Sendable {
     static let typeLabels: [RRType] = [.a, .aaaa, .cname, .srv, .ptr, .txt, .soa, .ns, .mx, .any, .https, .svcb]
     static let rcodeLabels: [RCode] = [.noError, .formErr, .servFail, .nxDomain, .notImp, .refused, .badVers]
 
+    /// The client's address family, a label of `fedns_dns_requests_total` (CoreDNS counts requests by family too).
+    enum Family: Int, Sendable, CaseIterable {
+        case ipv4, ipv6
+        var label: String { self == .ipv4 ? "ipv4" : "ipv6" }
+        init(_ remote: SocketAddress?) {
+            if case .v6? = remote { self = .ipv6 } else { self = .ipv4 }
+        }
+    }
+
     struct PerTransport: Sendable {
-        let requestsByType: [RRType: Counter]
-        let requestsOther: Counter
+        /// Indexed by `Family.rawValue`.
+        let requestsByType: [[RRType: Counter]]
+        let requestsOther: [Counter]
         let responsesByRcode: [RCode: Counter]
         let responsesOther: Counter
         let duration: Timer
 
         init(proto: String) {
-            var byType: [RRType: Counter] = [:]
-            for t in ServerMetrics.typeLabels {
-                byType[t] = Counter(label: "fedns_dns_requests_total", dimensions: [("proto", proto), ("type", t.description)])
+            requestsByType = Family.allCases.map { family in
+                Dictionary(uniqueKeysWithValues: ServerMetrics.typeLabels.map { t in
+                    (t, Counter(label: "fedns_dns_requests_total",
+                                dimensions: [("proto", proto), ("family", family.label), ("type", t.description)]))
+                })
             }
-            requestsByType = byType
-            requestsOther = Counter(label: "fedns_dns_requests_total", dimensions: [("proto", proto), ("type", "other")])
+            requestsOther = Family.allCases.map { family in
+                Counter(label: "fedns_dns_requests_total", dimensions: [("proto", proto), ("family", family.label), ("type", "other")])
+            }
             var byRcode: [RCode: Counter] = [:]
             for r in ServerMetrics.rcodeLabels {
                 byRcode[r] = Counter(label: "fedns_dns_responses_total", dimensions: [("proto", proto), ("rcode", r.description)])
             }
             responsesByRcode = byRcode
             responsesOther = Counter(label: "fedns_dns_responses_total", dimensions: [("proto", proto), ("rcode", "other")])
+            // Buckets as CoreDNS's (`MetricsExposition.durationBuckets`), set where the factory is made.
             duration = Timer(label: "fedns_dns_request_duration_seconds", dimensions: [("proto", proto)], preferredDisplayUnit: .seconds)
         }
     }
@@ -54,9 +69,9 @@ public final class ServerMetrics: Sendable {
 
     func transport(_ isTCP: Bool) -> PerTransport { isTCP ? tcp : udp }
 
-    func countRequest(tcp isTCP: Bool, type: RRType) {
+    func countRequest(tcp isTCP: Bool, family: Family, type: RRType) {
         let t = transport(isTCP)
-        (t.requestsByType[type] ?? t.requestsOther).increment()
+        (t.requestsByType[family.rawValue][type] ?? t.requestsOther[family.rawValue]).increment()
     }
 
     func countResponse(tcp isTCP: Bool, rcode: RCode) {
