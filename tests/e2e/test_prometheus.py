@@ -150,6 +150,7 @@ def scraped(knot):
     metrics = f"127.0.0.1:{free_port()}"
     config = fedns_config(knot.address).replace('metrics: {listen: ""}', f'metrics: {{listen: "{metrics}"}}')
     config += f'stubDomains: {{"broken.test": ["127.0.0.1:{servfail.address[1]}"], "dead.test": ["127.0.0.1:{dead_port}"]}}\n'
+    config += "lameduck: 0\n"   # nothing to drain at the end: stop at once
     server = Fedns(config, cluster_state(), extra_args=["--mode", "node-local", "--node-name", "node-a"]).start()
     prometheus = None
     try:
