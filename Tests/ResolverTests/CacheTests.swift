@@ -191,6 +191,27 @@ struct CacheTests {
         }
     }
 
+    /// `fedns_cache_entries{type="denial"}` (and CoreDNS's) follows inserts, replacements, evictions and expiry.
+    @Test func storeCountsDenialsThroughReplaceEvictAndExpiry() {
+        var store = CacheStore(capacity: 3, sampleSize: 8)
+        func key(_ n: String) -> CacheKey {
+            CacheKey(name: DomainName(labels: [n]), type: .a, class: .in, dnssecOK: false, checkingDisabled: false)
+        }
+        func entry(denial: Bool, ttl: UInt32) -> CacheEntry { CacheEntry(wire: [], denial: denial, storedAt: 0, ttl: ttl, staleMaxAge: 0) }
+        store.insert(key("a"), entry(denial: true, ttl: 10), now: 0)
+        store.insert(key("b"), entry(denial: true, ttl: 20), now: 0)
+        store.insert(key("c"), entry(denial: false, ttl: 30), now: 0)
+        #expect(store.denials == 2)
+        store.insert(key("b"), entry(denial: false, ttl: 20), now: 0)   // replaced by an answer
+        #expect(store.denials == 1)
+        store.insert(key("d"), entry(denial: false, ttl: 40), now: 0)   // full: evicts a, the first to expire
+        #expect(store.denials == 0 && store.count == 3)
+        store.insert(key("e"), entry(denial: true, ttl: 1), now: 0)
+        #expect(store.denials == 1)
+        if case .miss = store.lookup(key("e"), now: 5_000_000_000) {} else { Issue.record("an expired entry must be dropped") }
+        #expect(store.denials == 0)
+    }
+
     @Test func servesStaleWithEDE3WhenUpstreamFails() async throws {
         let cache = try cache(CacheConfig(staleMaxAge: 3600))
         let upstream = FakeNext { F.reply(to: $0, answer: ["www.example.com. 10 IN A 192.0.2.1"]) }

@@ -81,13 +81,15 @@ import Testing
             Counter(label: "fedns_cache_hits_total", dimensions: [("type", "success")], factory: f).increment(by: 5)
             Counter(label: "fedns_cache_hits_total", dimensions: [("type", "denial")], factory: f).increment(by: 2)
             Counter(label: "fedns_cache_misses_total", factory: f).increment(by: 3)
-            Gauge(label: "fedns_cache_entries", factory: f).record(9)
+            Gauge(label: "fedns_cache_entries", dimensions: [("type", "success")], factory: f).record(9)
+            Gauge(label: "fedns_cache_entries", dimensions: [("type", "denial")], factory: f).record(4)
         }
         let cache = ["server": "dns://:53", "zones": ".", "view": ""]
         #expect(Self.value(samples, "coredns_cache_hits_total", cache.merging(["type": "denial"]) { $1 }) == 2)
         #expect(Self.value(samples, "coredns_cache_misses_total", cache) == 3)
         #expect(Self.value(samples, "coredns_cache_requests_total", cache) == 10)
         #expect(Self.value(samples, "coredns_cache_entries", cache.merging(["type": "success"]) { $1 }) == 9)
+        #expect(Self.value(samples, "coredns_cache_entries", cache.merging(["type": "denial"]) { $1 }) == 4)
     }
 
     @Test func unconfiguredPluginsHaveNoSeriesAndConstantsAreAlwaysThere() {

@@ -71,9 +71,10 @@ public final class CacheHandler: Handler {
         let denial = stored.header.rcode == .nxDomain || (stored.header.rcode == .noError && stored.answer.isEmpty)
         let entry = CacheEntry(wire: WireCodec.encode(stored), rcode: stored.header.rcode, denial: denial, storedAt: now, ttl: ttl,
                                staleMaxAge: config.serveStale ? config.staleMaxAge : 0)
-        let (evicted, count) = store.withLock { s in (s.insert(key, entry, now: now), s.count) }
+        let (evicted, count, denials) = store.withLock { s in (s.insert(key, entry, now: now), s.count, s.denials) }
         if evicted > 0 { metrics.evictions.increment(by: evicted) }
-        metrics.entries.record(count)
+        metrics.successEntries.record(count - denials)
+        metrics.denialEntries.record(denials)
         return entry
     }
 

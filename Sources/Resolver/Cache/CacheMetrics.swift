@@ -8,7 +8,9 @@ struct CacheMetrics: Sendable {
     let misses = Counter(label: "fedns_cache_misses_total")
     /// Stale answers served because the upstream path failed (RFC 8767).
     let stale = Counter(label: "fedns_cache_stale_total")
-    let entries = Gauge(label: "fedns_cache_entries")
+    /// Entries by `type`, as hits.
+    let successEntries = Gauge(label: "fedns_cache_entries", dimensions: [("type", "success")])
+    let denialEntries = Gauge(label: "fedns_cache_entries", dimensions: [("type", "denial")])
     let evictions = Counter(label: "fedns_cache_evictions_total")
 }
 

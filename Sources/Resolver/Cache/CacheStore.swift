@@ -56,6 +56,8 @@ struct CacheStore: Sendable {
     }
 
     var count: Int { keys.count }
+    /// How many of the entries are denials (NXDOMAIN, NODATA).
+    private(set) var denials = 0
 
     /// Looks `key` up at `now`; entries past their stale window are dropped on the way.
     mutating func lookup(_ key: CacheKey, now: UInt64) -> Lookup {
@@ -69,7 +71,8 @@ struct CacheStore: Sendable {
     /// Stores `entry`, evicting when full; returns the number of evictions (0 or 1).
     @discardableResult
     mutating func insert(_ key: CacheKey, _ entry: CacheEntry, now: UInt64) -> Int {
-        if let slot = entries[key]?.slot {
+        if let (old, slot) = entries[key] {
+            denials += (entry.denial ? 1 : 0) - (old.denial ? 1 : 0)
             entries[key] = (entry, slot)
             return 0
         }
@@ -80,11 +83,13 @@ struct CacheStore: Sendable {
         }
         entries[key] = (entry, keys.count)
         keys.append(key)
+        if entry.denial { denials += 1 }
         return evicted
     }
 
     mutating func remove(_ key: CacheKey) {
-        guard let slot = entries.removeValue(forKey: key)?.slot else { return }
+        guard let (entry, slot) = entries.removeValue(forKey: key) else { return }
+        if entry.denial { denials -= 1 }
         let last = keys.removeLast()
         if slot < keys.count {
             keys[slot] = last

@@ -61,9 +61,8 @@ struct CoreDNSSeries: Sendable {
                from: ["fedns_dns_responses_total"], labels: [.server, zone, view, .copy("rcode", from: "rcode"), .fixed("plugin", "")]),
         Series(name: "coredns_dns_request_duration_seconds", kind: .histogram, help: "Histogram of the time (in seconds) each request took per zone.",
                from: ["fedns_dns_request_duration_seconds"], labels: [.server, zone, view]),
-        // fedns keeps one cache for answers and denials: its entries count as `success`.
         Series(name: "coredns_cache_entries", kind: .gauge, help: "The number of elements in the cache.",
-               from: ["fedns_cache_entries"], labels: [.server, .fixed("type", "success"), zones, view]),
+               from: ["fedns_cache_entries"], labels: [.server, .copy("type", from: "type"), zones, view]),
         Series(name: "coredns_cache_hits_total", kind: .counter, help: "The count of cache hits.",
                from: ["fedns_cache_hits_total"], labels: [.server, .copy("type", from: "type"), zones, view]),
         Series(name: "coredns_cache_misses_total", kind: .counter, help: "The count of cache misses.",
