@@ -79,9 +79,18 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        // `fedns publish`: the federation's public records, kept in the zone's primary by TSIG-signed UPDATEs.
+        .target(name: "Publisher", dependencies: [
+            "Clocks", "ClusterState", "DNSWire", "KubernetesSource", "NameExpansion", "Server", "YAMLReader",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
         .executableTarget(name: "fedns", dependencies: [
             "Server", "Resolver", "ClusterState", "DNSWire", "NameExpansion", "Conformance", "PodLookup", "YAMLReader",
-            "KubernetesSource", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            "KubernetesSource", "Publisher", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -113,6 +122,7 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "DNSWire", "YAMLReader"]),
+        .testTarget(name: "PublisherTests", dependencies: ["Publisher", "ClusterState", "DNSWire", "NameExpansion", "YAMLReader"]),
         .testTarget(name: "KubernetesSourceTests", dependencies: [
             "KubernetesSource", "Clocks", "ClusterState", "YAMLReader", .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),

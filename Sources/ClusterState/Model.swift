@@ -36,8 +36,16 @@ public struct Service: Hashable, Sendable {
     public var kind: Kind
     public var ports: [PortSpec]
     public var publishNotReadyAddresses: Bool
-    public init(key: ServiceKey, kind: Kind, ports: [PortSpec], publishNotReadyAddresses: Bool = false) {
+    /// The `fedns.io/federation` label: the federation this Service is a shard of (`fedns publish`).
+    public var federation: String?
+    /// `status.loadBalancer.ingress[].ip`, canonical, in order.
+    public var loadBalancerIPs: [String]
+    /// `status.loadBalancer.ingress[].hostname`, lower-cased, in order.
+    public var loadBalancerHostnames: [DomainName]
+    public init(key: ServiceKey, kind: Kind, ports: [PortSpec], publishNotReadyAddresses: Bool = false, federation: String? = nil,
+                loadBalancerIPs: [String] = [], loadBalancerHostnames: [DomainName] = []) {
         self.key = key; self.kind = kind; self.ports = ports; self.publishNotReadyAddresses = publishNotReadyAddresses
+        self.federation = federation; self.loadBalancerIPs = loadBalancerIPs; self.loadBalancerHostnames = loadBalancerHostnames
     }
 }
 

@@ -154,7 +154,23 @@ struct ObjectRules {
         default:
             throw spec["type"].fail("unknown Service type '\(type)' (ClusterIP, NodePort, LoadBalancer or ExternalName)")
         }
-        return (Service(key: key, kind: kind, ports: ports, publishNotReadyAddresses: publishNotReady), object)
+        let federation = try object["metadata"]["labels"].label(Self.federationLabel).string().flatMap { $0.isEmpty ? nil : $0 }
+        var ips: [String] = []
+        var hostnames: [DomainName] = []
+        for ingress in try object["status"]["loadBalancer"]["ingress"].items() {
+            _ = try ingress.mapping()
+            if let text = try ingress["ip"].string(), !text.isEmpty {
+                guard let ip = IPAddress.canonical(text) else { throw ingress["ip"].fail("'\(text)' is not an IP address") }
+                if !ips.contains(ip) { ips.append(ip) }
+            }
+            if let text = try ingress["hostname"].string(), !text.isEmpty {
+                guard let name = Self.dnsName(text) else { throw ingress["hostname"].fail("'\(text)' is not a DNS name") }
+                if !hostnames.contains(name.lowercased) { hostnames.append(name.lowercased) }
+            }
+        }
+        let service = Service(key: key, kind: kind, ports: ports, publishNotReadyAddresses: publishNotReady,
+                              federation: federation.map(interner.intern), loadBalancerIPs: ips, loadBalancerHostnames: hostnames)
+        return (service, object)
     }
 
     /// `spec.clusterIP` / `spec.clusterIPs` / `spec.ipFamilies` of a non-ExternalName Service.
@@ -307,6 +323,8 @@ struct ObjectRules {
     }
 
     static let serviceNameLabel = "kubernetes.io/service-name"
+    /// Marks a Service as a shard of a federated service (`fedns publish`).
+    static let federationLabel = "fedns.io/federation"
     static let zoneLabel = "topology.kubernetes.io/zone"
     static let legacyZoneLabel = "failure-domain.beta.kubernetes.io/zone"
     static let regionLabel = "topology.kubernetes.io/region"

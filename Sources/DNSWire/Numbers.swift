@@ -52,10 +52,13 @@ public struct RCode: RawRepresentable, Hashable, Sendable, CustomStringConvertib
     public init(_ rawValue: UInt16) { self.rawValue = rawValue }
     public static let noError = RCode(0), formErr = RCode(1), servFail = RCode(2), nxDomain = RCode(3)
     public static let notImp = RCode(4), refused = RCode(5), badVers = RCode(16)
+    /// RFC 2136 §2.2: the dynamic update's answers.
+    public static let yxDomain = RCode(6), yxRRSet = RCode(7), nxRRSet = RCode(8), notAuth = RCode(9), notZone = RCode(10)
     public var description: String {
         switch rawValue {
         case 0: "NOERROR"; case 1: "FORMERR"; case 2: "SERVFAIL"; case 3: "NXDOMAIN"; case 4: "NOTIMP"
-        case 5: "REFUSED"; case 16: "BADVERS"; default: "RCODE\(rawValue)"
+        case 5: "REFUSED"; case 6: "YXDOMAIN"; case 7: "YXRRSET"; case 8: "NXRRSET"; case 9: "NOTAUTH"; case 10: "NOTZONE"
+        case 16: "BADVERS"; default: "RCODE\(rawValue)"
         }
     }
     public init?(name: String) {

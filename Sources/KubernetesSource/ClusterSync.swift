@@ -10,6 +10,8 @@ import Synchronization
 public final class ClusterSync: Sendable {
     public let store: SnapshotStore
     public let needed: Set<ObjectKind>
+    /// Contact with the API server, per resource (`fedns publish` reads it as the cluster's readability).
+    public let reachability = Reachability()
     private let logger: Logger
     private let metrics: KubeMetrics
 

@@ -43,7 +43,7 @@ public final class Reflector: ServiceLifecycle.Service, Sendable {
                 if token == nil { pages = [] }
                 do throws(APIProblem) {
                     let metadata = try await listPage(continueToken: token, into: &pages)
-                    metrics.contact(kind)
+                    metrics.contact(kind); sync.reachability.contact(kind)
                     step = machine.listPage(continueToken: metadata.continueToken, resourceVersion: metadata.resourceVersion)
                 } catch {
                     step = failed(error, &machine)
@@ -67,6 +67,7 @@ public final class Reflector: ServiceLifecycle.Service, Sendable {
 
     private func failed(_ problem: APIProblem, _ machine: inout ReflectorMachine) -> ReflectorMachine.Step {
         metrics.failed(problem)
+        sync.reachability.lost(kind)
         if case .unauthorized = problem { client.tokens.reloadNow() }
         return machine.failed(problem, now: time.nowNanoseconds(), random: random())
     }
@@ -172,6 +173,7 @@ public final class Reflector: ServiceLifecycle.Service, Sendable {
             return failed(error, &machine)
         }
         note(machine.watchOpened(now: time.nowNanoseconds()))
+        sync.reachability.contact(kind)
         let progress = SharedProgress(WatchProgress(lastActivity: time.nowNanoseconds()))
         let outcome = await withTaskGroup(of: WatchOutcome?.self) { group in
             group.addTask { await self.read(response.body, progress: progress) }
@@ -237,7 +239,7 @@ public final class Reflector: ServiceLifecycle.Service, Sendable {
                     if let newest, !newest.isEmpty { p.newestResourceVersion = newest }
                     if !events.isEmpty { p.delivered = true }
                 }
-                if !events.isEmpty { metrics.contact(kind) }
+                if !events.isEmpty { metrics.contact(kind); sync.reachability.contact(kind) }
                 if let stop { return stop }
             }
         } catch {

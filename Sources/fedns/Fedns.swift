@@ -15,7 +15,7 @@ struct Fedns: AsyncParsableCommand {
         docs/architecture.md (how it is built).
         """,
         version: FednsVersion.string,
-        subcommands: [Serve.self, CheckConfig.self, Resolve.self, ConformanceCommand.self, ConfigCommand.self]
+        subcommands: [Serve.self, CheckConfig.self, Resolve.self, ConformanceCommand.self, ConfigCommand.self, Publish.self]
     )
 }
 

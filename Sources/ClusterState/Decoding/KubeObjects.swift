@@ -30,7 +30,7 @@ enum KubeSchema {
         "metadata": KeepSchema([
             "name": .leaf, "namespace": .leaf, "resourceVersion": .leaf,
             "labels": KeepSchema([
-                ObjectRules.serviceNameLabel: .leaf,
+                ObjectRules.serviceNameLabel: .leaf, ObjectRules.federationLabel: .leaf,
                 ObjectRules.zoneLabel: .leaf, ObjectRules.legacyZoneLabel: .leaf,
                 ObjectRules.regionLabel: .leaf, ObjectRules.legacyRegionLabel: .leaf,
             ]),
@@ -47,8 +47,11 @@ enum KubeSchema {
             "addresses": list, "hostname": .leaf, "nodeName": .leaf, "conditions": KeepSchema(["ready": .leaf]),
         ])),
         "ports": KeepSchema(element: port),
-        // Pod
-        "status": KeepSchema(["phase": .leaf, "podIP": .leaf, "podIPs": KeepSchema(element: KeepSchema(["ip": .leaf]))]),
+        // Pod; a Service's load-balancer addresses
+        "status": KeepSchema([
+            "phase": .leaf, "podIP": .leaf, "podIPs": KeepSchema(element: KeepSchema(["ip": .leaf])),
+            "loadBalancer": KeepSchema(["ingress": KeepSchema(element: KeepSchema(["ip": .leaf, "hostname": .leaf]))]),
+        ]),
         // Status (a watch ERROR's object, an error body)
         "code": .leaf, "reason": .leaf, "message": .leaf,
     ])

@@ -41,8 +41,9 @@ final class AdminHTTPHandler: ChannelInboundHandler {
     }
 }
 
-enum AdminHTTPServer {
-    static func bind(address: HostPort, group: MultiThreadedEventLoopGroup, routes: [String: AdminRoute]) async throws -> Channel {
+/// Binds the admin HTTP server (also used by `fedns publish` for its metrics, health and readiness).
+public enum AdminHTTPServer {
+    public static func bind(address: HostPort, group: MultiThreadedEventLoopGroup, routes: [String: AdminRoute]) async throws -> Channel {
         try await ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
