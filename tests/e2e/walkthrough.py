@@ -108,7 +108,9 @@ class Walkthrough:
         i = list(CLUSTERS).index(API_CLUSTER) + 1
         self.api = KubeAPIServer(os.path.join(self.workdir, "kubeapi"), host=f"10.250.{i}.1",
                                  tokens={KUBE_TOKEN: "system:serviceaccount:kube-system:fedns"})
+        # The pod namespace reaches the API server over the veth pair: its certificate names that address.
         self.api.server_cert = self.api.ca.server_cert([f"10.250.{i}.1"])
+        self.api._ssl = self.api._ssl_context()
         self.api.start()
         self.kubeconfig = self.api.kubeconfig(os.path.join(self.workdir, "kubeconfig"), token=KUBE_TOKEN)
 
@@ -239,7 +241,7 @@ def main() -> int:
         w.wait_public(f"{P}.europe-west1.{DOMAIN}.", "CNAME", [g])
         w.print_public()
 
-        print(f"\n3. From a pod in each cluster, getent hosts {FEDERATED}:")
+        print(f"\n3. From a pod in each cluster, getent ahostsv4 {FEDERATED} (the addresses):")
         for cluster in CLUSTERS:
             print(f"  {cluster:<18} {', '.join(w.pod_lookup(cluster))}")
 
