@@ -19,6 +19,8 @@ struct ClusterIndexes: Sendable {
     var podsByIP = ShardedMap<String, Pod>()
     var podsPerNamespace: [String: Int] = [:]
     var nodeNames: Set<String> = []
+    /// Every Node read, for the topology the cluster's nodes share (`fedns publish`); `serve` reads only its own.
+    var nodes: [String: Node] = [:]
     var node: Node?
     let nodeName: String?
 
@@ -214,6 +216,7 @@ struct ClusterIndexes: Sendable {
 
     mutating func upsertNode(_ n: Node, _ changed: inout ChangeRecorder) {
         if !nodeNames.contains(n.name) { nodeNames.insert(n.name) }
+        if nodes[n.name] != n { nodes[n.name] = n }
         guard n.name == nodeName, node != n else { return }
         node = n
         changed.everything()  // zone and region shape every federated CNAME
@@ -221,6 +224,7 @@ struct ClusterIndexes: Sendable {
 
     mutating func deleteNode(_ name: String, _ changed: inout ChangeRecorder) {
         nodeNames.remove(name)
+        nodes.removeValue(forKey: name)
         guard name == nodeName, node != nil else { return }
         node = nil
         changed.everything()

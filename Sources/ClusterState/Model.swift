@@ -161,6 +161,15 @@ public final class ClusterSnapshot: Sendable {
     public var podsByIP: ShardedMap<String, Pod> { indexes.podsByIP }
     /// The own node, when known.
     public var node: Node? { indexes.node }
+    /// The zone and the region every Node of the cluster carries; nil where Nodes differ, lack the label, or none is known.
+    public var sharedTopology: (zone: String?, region: String?) {
+        let all = indexes.nodes.values
+        func shared(_ value: (Node) -> String?) -> String? {
+            guard let first = all.first.flatMap(value), all.allSatisfy({ value($0) == first }) else { return nil }
+            return first
+        }
+        return (shared(\.zone), shared(\.region))
+    }
     /// Canonical IP text → what it names, for PTR: ClusterIPs and published endpoint addresses.
     public var reverseIndex: ShardedMap<String, [ReverseEntry]> { indexes.reverse }
 

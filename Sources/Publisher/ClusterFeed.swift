@@ -23,8 +23,10 @@ final class ClusterFeed: Sendable {
         case .kubernetes(let kubeconfig, let context):
             let endpoint = try Kubeconfig.endpoint(path: kubeconfig, context: context)
             file = nil
-            kube = try KubernetesSource(endpoint: endpoint, resources: KubeResource.needed(nodeName: nil, ownNodePods: false, allPods: false),
-                                        store: store, logger: logger)
+            var resources = KubeResource.needed(nodeName: nil, ownNodePods: false, allPods: false)
+            // Without a zone or region in the config, the labels the cluster's Nodes share tell them.
+            if cluster.zone == nil || cluster.region == nil { resources.append(KubeResource(kind: .node)) }
+            kube = try KubernetesSource(endpoint: endpoint, resources: resources, store: store, logger: logger)
         }
     }
 

@@ -62,8 +62,10 @@ public final class Publisher: Sendable {
     func members(now: Double) -> [MemberCluster] {
         let members = feeds.map { feed in
             let readable = feed.readableUntil.map { now - $0 <= config.clusterUnhealthyAfter } ?? false
-            return MemberCluster(name: feed.cluster.name, zone: feed.cluster.zone, region: feed.cluster.region, readable: readable,
-                                 snapshot: feed.store.current)
+            let snapshot = feed.store.current
+            let labels = feed.cluster.zone == nil || feed.cluster.region == nil ? snapshot?.sharedTopology : nil
+            return MemberCluster(name: feed.cluster.name, zone: feed.cluster.zone ?? labels?.zone, region: feed.cluster.region ?? labels?.region,
+                                 readable: readable, snapshot: snapshot)
         }
         noteHealth(members)
         return members

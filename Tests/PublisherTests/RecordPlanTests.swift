@@ -68,3 +68,23 @@ import Testing
         #expect(planner.plan([m]).isEmpty)
     }
 }
+
+@Suite struct SharedTopologyTests {
+    func nodes(_ labels: [(String?, String?)]) throws -> ClusterSnapshot {
+        let yaml = labels.enumerated().map { i, l in
+            let pairs = [l.0.map { "topology.kubernetes.io/zone: \($0)" }, l.1.map { "failure-domain.beta.kubernetes.io/region: \($0)" }]
+            return "apiVersion: v1\nkind: Node\nmetadata:\n  name: n\(i)\n  labels: {\(pairs.compactMap { $0 }.joined(separator: ", "))}\n"
+        }.joined(separator: "---\n")
+        return ClusterSnapshot(generation: 1, objects: try ObjectLoader.load(yaml: yaml), nodeName: nil)
+    }
+
+    /// Without a zone in the config, the one every Node carries; none where they differ.
+    @Test func theLabelsEveryNodeShares() throws {
+        let same = try nodes([("us-central1-a", "us-central1"), ("US-Central1-A", "us-central1")]).sharedTopology
+        #expect(same.zone == "us-central1-a" && same.region == "us-central1")
+        let mixed = try nodes([("us-central1-a", "us-central1"), ("us-central1-b", "us-central1")]).sharedTopology
+        #expect(mixed.zone == nil && mixed.region == "us-central1")
+        let unlabelled = try nodes([("us-central1-a", "us-central1"), (nil, nil)]).sharedTopology
+        #expect(unlabelled.zone == nil && unlabelled.region == nil)
+    }
+}

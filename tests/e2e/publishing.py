@@ -217,7 +217,7 @@ zone:
 
 def publisher_config(primary: Primary, state_dir: str, *, secret: str = KEY_SECRET, key: str = KEY_NAME,
                      unhealthy_after: str = "40s", admin: str | None = None, server: str | None = None,
-                     kube: dict[str, tuple[str, str | None]] | None = None) -> str:
+                     kube: dict[str, tuple[str, str | None]] | None = None, topology_from_nodes: bool = False) -> str:
     """The publisher's YAML: every cluster from `state_dir/<cluster>.yaml`, or from the API for those in `kube`
     (cluster → (kubeconfig, context))."""
     clusters = []
@@ -227,7 +227,8 @@ def publisher_config(primary: Primary, state_dir: str, *, secret: str = KEY_SECR
             source = f"{{type: kubernetes, kubeconfig: {kubeconfig}" + (f", context: {context}}}" if context else "}")
         else:
             source = f"{{type: file, file: {state_dir}/{name}.yaml}}"
-        clusters.append(f"  - name: {name}\n    zone: {zone}\n    region: {region}\n    source: {source}\n")
+        where = "" if topology_from_nodes else f"    zone: {zone}\n    region: {region}\n"
+        clusters.append(f"  - name: {name}\n{where}    source: {source}\n")
     return (f"federation: myfederation\ndomain: {DOMAIN}\nzonalNameFormat: zone\nttl: 180\n"
             f"clusterUnhealthyAfter: {unhealthy_after}\n"
             + (f"admin: {admin}\n" if admin else "")

@@ -42,8 +42,9 @@ def config_file(states: str, text: str) -> str:
     return path
 
 
-def test_once_publishes_the_announcement_record_set(primary, states):
-    path = config_file(states, publisher_config(primary, states))
+@pytest.mark.parametrize("topology_from_nodes", [False, True], ids=["zone-in-config", "zone-from-node-labels"])
+def test_once_publishes_the_announcement_record_set(primary, states, topology_from_nodes):
+    path = config_file(states, publisher_config(primary, states, topology_from_nodes=topology_from_nodes))
     r = run_publish(path, "--once")
     assert r.returncode == 0, r.stderr
     assert primary.rrset(name(), "A") == {"198.51.100.10", "203.0.113.30", "203.0.113.40"}
