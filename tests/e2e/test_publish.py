@@ -173,3 +173,46 @@ def test_watching_follows_the_clusters_with_metrics_and_ready(primary, states):
         assert "fedns_publish_seconds_since_last_reconcile" in metrics
     finally:
         w.stop()
+
+
+def test_a_reply_whose_tsig_does_not_verify_is_not_believed(states, tmp_path):
+    """A primary (here a stand-in) that answers with a MAC made from another secret: fedns refuses the reply."""
+    import socket
+    import struct
+    import threading
+
+    import dns.message
+    import dns.tsigkeyring
+
+    from publishing import KEY_NAME, KEY_SECRET
+
+    right = dns.tsigkeyring.from_text({KEY_NAME: KEY_SECRET})
+    wrong = dns.tsigkeyring.from_text({KEY_NAME: OTHER_SECRET})
+    listener = socket.socket()
+    listener.bind(("127.0.0.55", 0))
+    listener.listen(4)
+    seen = []
+
+    def serve():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                length = struct.unpack("!H", conn.recv(2, socket.MSG_WAITALL))[0]
+                query = dns.message.from_wire(conn.recv(length, socket.MSG_WAITALL), keyring=right)
+                seen.append(query.had_tsig)
+                reply = dns.message.make_response(query)
+                reply.use_tsig(wrong, keyname=KEY_NAME, algorithm="hmac-sha256")
+                wire = reply.to_wire()
+                conn.sendall(struct.pack("!H", len(wire)) + wire)
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        fake = Primary(host="127.0.0.55", port=listener.getsockname()[1])
+        r = run_publish(config_file(states, publisher_config(fake, states)), "--once")
+    finally:
+        listener.close()
+    assert seen and all(seen)                 # the request was signed with the right key
+    assert r.returncode == 1
+    assert "does not verify" in r.stderr, r.stderr
