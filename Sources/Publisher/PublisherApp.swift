@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
 import Logging
 import Metrics
 import NIOCore
@@ -51,7 +55,18 @@ public enum PublisherApp {
                     return Result(status: 2, output: "admin: cannot listen on \(admin): \(error)")
                 }
             }
-            await publisher.watch()
+            // SIGTERM or SIGINT ends the loop between reconciles; an UPDATE in flight is finished first.
+            let loop = Task { await publisher.watch() }
+            let signals = [SIGTERM, SIGINT].map { number in
+                signal(number, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+                source.setEventHandler { loop.cancel() }
+                source.resume()
+                return source
+            }
+            await loop.value
+            signals.forEach { $0.cancel() }
+            logger.info("publish: stopped")
             try? await channel?.close()
             return Result(status: 0, output: "")
         }

@@ -285,11 +285,14 @@ class Watcher:
                 return False
         wait_until(ready, timeout, interval=0.1, what="fedns publish /ready")
 
-    def stop(self) -> None:
+    def stop(self) -> int | None:
+        """SIGTERM; returns the exit status (None when it had to be killed)."""
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(10)
+                return self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+                return None
+        return self.proc.returncode if self.proc else None

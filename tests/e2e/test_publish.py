@@ -171,6 +171,7 @@ def test_watching_follows_the_clusters_with_metrics_and_ready(primary, states):
         assert "fedns_publish_clusters_healthy 3" in metrics
         assert "fedns_publish_records_managed" in metrics
         assert "fedns_publish_seconds_since_last_reconcile" in metrics
+        assert w.stop() == 0          # SIGTERM: the loop ends, exit 0
     finally:
         w.stop()
 
