@@ -22,6 +22,10 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CLDNS", pkgConfig: "ldns", providers: [.apt(["libldns-dev"])]),
         .target(name: "NameExpansion"),
+        // Node set-up as NodeLocal DNSCache does it: a dummy interface (rtnetlink) and NOTRACK rules (iptables).
+        .target(name: "NodeSetup"),
+        // SCM_RIGHTS for the hand-over of listening sockets (the CMSG macros are not imported into Swift).
+        .target(name: "CFDPassing"),
         // Monotonic time and sleep that tests drive (`ManualClock`), for every part that waits.
         .target(name: "Clocks"),
         .target(name: "DNSWire", dependencies: ["CLDNS", "NameExpansion"]),
@@ -44,7 +48,7 @@ let package = Package(
             "Forward/README.md",
         ]),
         .target(name: "Server", dependencies: [
-            "Clocks", "Resolver", "DNSWire", "ClusterState", "NameExpansion", "YAMLReader",
+            "Clocks", "Resolver", "NodeSetup", "CFDPassing", "DNSWire", "ClusterState", "NameExpansion", "YAMLReader",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -107,6 +111,7 @@ let package = Package(
         .executableTarget(name: "FuzzKube", dependencies: ["FuzzDriver", "ClusterState"]),
         .testTarget(name: "NameExpansionTests", dependencies: ["NameExpansion"]),
         .testTarget(name: "ClocksTests", dependencies: ["Clocks"]),
+        .testTarget(name: "NodeSetupTests", dependencies: ["NodeSetup"]),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "Clocks"]),
         // Conformance: the property that every name handed out resolves, run over each target's fixtures.
         .testTarget(name: "ClusterStateTests", dependencies: [

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 APT_PACKAGES=(libldns-dev pkg-config bind9-dnsutils knot-dnsutils knot unbound dnsperf iproute2 python3-pip musl-tools valgrind gcc binutils
-              podman iptables curl python3-venv prometheus)
+              podman iptables util-linux curl python3-venv prometheus)
 PY_PACKAGES=(dnspython:dns pytest:pytest pymarkdownlnt:pymarkdown cryptography:cryptography
              pyyaml:yaml kubernetes-validate:kubernetes_validate)   # PyPI name:import name
 # checkov (the manifest security linter of tests/e2e/test_deploy.py) pins old versions of common

@@ -6,6 +6,7 @@ import Metrics
 import NameExpansion
 import NIOCore
 import NIOPosix
+import NodeSetup
 import Prometheus
 import Resolver
 import ServiceLifecycle
@@ -41,6 +42,18 @@ public struct FednsApp {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(MetricsExposition.factory(registry: registry))
 
+        let handedOver = SetOnceFlag(), serving = SetOnceFlag()
+        var first: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if config.nodeSetup.enabled {
+            // Before binding: the listen addresses must be on an interface first.
+            let addresses = config.effectiveListen.compactMap { hp in IPAddress(hp.host).map { ListenAddress(ip: $0, port: hp.port) } }
+            let setup = NodeSetup(settings: config.nodeSetup, addresses: addresses)
+            try NodeSetupService.start(setup, logger: logger)
+            // First in the group, so it is shut down last: the addresses stay until the listeners have drained.
+            first.append(.init(service: NodeSetupService(setup: setup, handedOver: handedOver, serving: serving, logger: logger),
+                               successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup))
+        }
+
         let group = MultiThreadedEventLoopGroup(numberOfThreads: Self.usableCores)
         // Listeners first: the state file is read once they are bound (DNS answers meanwhile).
         let listening = FirstLoad.Gate()
@@ -54,11 +67,11 @@ public struct FednsApp {
             background.append(KubeDNSConfigWatcher(reload: reload, engine: stack.engine, snapshots: stack.snapshots, group: group,
                                                    probes: stack.probes, logger: logger))
         }
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = background.map {
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = first + background.map {
             .init(service: $0, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup)
         }
         let server = FednsServer(config: config, engine: stack.engine, snapshots: stack.snapshots, registry: registry,
-                                 group: group, logger: logger, onBound: { [onBound] in
+                                 group: group, logger: logger, handedOver: handedOver, serving: serving, onBound: { [onBound] in
                                      onBound($0)
                                      listening.open()
                                  })

@@ -1,4 +1,7 @@
 import ClusterState
+#if canImport(Glibc)
+import Glibc
+#endif
 import DNSWire
 import Logging
 import NIOCore
@@ -25,7 +28,11 @@ public final class FednsServer: ServiceLifecycle.Service, Sendable {
     let registry: PrometheusCollectorRegistry?
     let group: MultiThreadedEventLoopGroup
     let logger: Logger
-    let lameduck = Flag()
+    let lameduck = SetOnceFlag()
+    /// Set once a successor has taken the listening sockets (node set-up then leaves its work in place).
+    public let handedOver: SetOnceFlag
+    /// Set once this process reads from its listening sockets (bound them, or took them over).
+    public let serving: SetOnceFlag
     let boundAddresses = Mutex<Bound?>(nil)
     /// Called once every listener is bound, with the actual addresses (port 0 resolved).
     let onBound: @Sendable (Bound) -> Void
@@ -33,8 +40,10 @@ public final class FednsServer: ServiceLifecycle.Service, Sendable {
     let detectsForwardingLoop: Bool
 
     public init(config: FednsConfig, engine: QueryEngine, snapshots: SnapshotStore, registry: PrometheusCollectorRegistry?,
-                group: MultiThreadedEventLoopGroup, logger: Logger, detectsForwardingLoop: Bool = true,
-                onBound: @escaping @Sendable (Bound) -> Void = { _ in }) {
+                group: MultiThreadedEventLoopGroup, logger: Logger, detectsForwardingLoop: Bool = true, handedOver: SetOnceFlag = SetOnceFlag(),
+                serving: SetOnceFlag = SetOnceFlag(), onBound: @escaping @Sendable (Bound) -> Void = { _ in }) {
+        self.handedOver = handedOver
+        self.serving = serving
         self.config = config
         self.engine = engine
         self.snapshots = snapshots
@@ -46,32 +55,50 @@ public final class FednsServer: ServiceLifecycle.Service, Sendable {
     }
 
     public func run() async throws {
-        var channels: [Channel] = []
+        let sockets = ListenerSockets()
+        var predecessor: Int32?
+        if let path = config.handoffSocket {
+            // A previous fedns answering at the path hands over its sockets; it serves until we say "taken".
+            if let received = try Handoff.receive(path: path, logger: logger) {
+                predecessor = received.connection
+                sockets.inherit(received.sockets)
+                logger.info("hand-over: received the listening sockets of the previous process",
+                            metadata: ["handoff.sockets": "\(received.sockets.values.reduce(0) { $0 + $1.count })"])
+            }
+        }
+        // A successor reads nothing until its cluster state has synced: until then the old process answers.
+        let reading = predecessor == nil
+        var dnsChannels: [Channel] = [], udpChannels: [Channel] = [], otherChannels: [Channel] = []
+        var connectionTables: [TCPConnections] = []
         var bound = Bound(dns: [])
         let admissions = Admissions(access: AccessList(networks: config.allowedNetworks), identityNames: config.identity != nil,
                                     metrics: engine.metrics)
+        let pending = PendingAnswers()
         do {
             for address in config.effectiveListen {
                 let engine = self.engine, snapshots = self.snapshots
                 let udp = try await UDPListener.bind(address: address, group: group, receiveBuffer: config.receiveBufferBytes,
-                                                     logger: logger) {
-                    UDPQueryHandler(engine: engine, snapshots: snapshots, admissions: admissions)
+                                                     logger: logger, sockets: sockets, reading: reading) {
+                    UDPQueryHandler(engine: engine, snapshots: snapshots, admissions: admissions, pending: pending)
                 }
-                channels += udp
+                udpChannels += udp
                 // With port 0 the kernel picks one; TCP then takes the same number.
                 let actual = HostPort(host: address.host, port: udp.first?.localAddress?.port ?? address.port)
-                let tcp = try await TCPListener.bind(address: actual, group: group, settings: config.tcp, metrics: engine.metrics) {
+                let connections = TCPConnections(settings: config.tcp)
+                connectionTables.append(connections)
+                let tcp = try await TCPListener.bind(address: actual, group: group, settings: config.tcp, metrics: engine.metrics,
+                                                     sockets: sockets, reading: reading, connections: connections) {
                     TCPQueryHandler(engine: engine, admissions: admissions, connections: $0)
                 }
-                channels.append(tcp)
+                dnsChannels.append(tcp)
                 bound.dns.append(actual)
             }
             let kernelDrops = KernelSocketDrops(counter: engine.metrics.socketDrops, ports: Set(bound.dns.map(\.port)))
             for (which, listen) in [("health", config.effectiveHealth), ("ready", config.effectiveReady), ("metrics", config.effectiveMetrics)] {
                 guard let address = listen else { continue }
                 let handlers = routes(for: which, kernelDrops: kernelDrops, dnsPort: bound.dns.first?.port ?? 53)
-                let channel = try await AdminHTTPServer.bind(address: address, group: group, routes: handlers)
-                channels.append(channel)
+                let channel = try await AdminHTTPServer.bind(address: address, group: group, routes: handlers, sockets: sockets)
+                otherChannels.append(channel)
                 let actual = HostPort(host: address.host, port: channel.localAddress?.port ?? address.port)
                 switch which {
                 case "health": bound.health = actual
@@ -80,8 +107,14 @@ public final class FednsServer: ServiceLifecycle.Service, Sendable {
                 }
             }
         } catch {
-            for c in channels { try? await c.close() }
+            for c in udpChannels + dnsChannels + otherChannels { try? await c.close() }
+            sockets.closeOwned()
+            _ = sockets.closeUnused()
+            if let predecessor { close(predecessor) }
             throw ServerError(message: "cannot listen: \(error)")
+        }
+        for key in sockets.closeUnused() {
+            logger.info("hand-over: closed a socket this configuration does not listen on", metadata: ["handoff.socket": "\(key)"])
         }
         boundAddresses.withLock { $0 = bound }
         logger.info("fedns listening", metadata: [
@@ -90,10 +123,48 @@ public final class FednsServer: ServiceLifecycle.Service, Sendable {
             "admin.ready": .string(bound.ready?.description ?? "off"),
             "admin.metrics": .string(bound.metrics?.description ?? "off"),
         ])
+        if predecessor == nil { serving.set() }
         onBound(bound)
+        let channels = udpChannels + dnsChannels + otherChannels
+
+        if let connection = predecessor {
+            let synced = await cancelWhenGracefulShutdown { [snapshots] in
+                while !snapshots.hasSynced {
+                    try? await Task.sleep(nanoseconds: 20_000_000)
+                    if Task.isCancelled { return false }
+                }
+                return true
+            }
+            guard synced == true else {
+                // Stopped before taking over: the previous process keeps serving.
+                close(connection)
+                for c in channels { try? await c.close() }
+                sockets.closeOwned()
+                return
+            }
+            for c in udpChannels + dnsChannels { try? await c.setOption(ChannelOptions.autoRead, value: true).get() }
+            serving.set()
+            do { try Handoff.confirm(connection) } catch {
+                logger.warning("hand-over: cannot tell the previous process; it keeps serving beside this one", metadata: ["error": "\(error)"])
+            }
+            logger.info("hand-over: serving the sockets of the previous process")
+        }
+
+        let udpToDrain = udpChannels, toClose = dnsChannels + otherChannels, tables = connectionTables
+        let handoffListener: HandoffListener? = config.handoffSocket.flatMap { path in
+            do { return try HandoffListener(path: path) } catch {
+                logger.warning("hand-over: cannot listen for a successor; upgrades will bind anew", metadata: ["error": "\(error)"])
+                return nil
+            }
+        }
+        handoffListener?.start(sockets: sockets, logger: logger) { [self] in
+            Task { await self.handOver(udp: udpToDrain, closing: toClose, tables: tables, pending: pending, sockets: sockets) }
+        }
 
         if detectsForwardingLoop, try await engine.detectForwardingLoop() {
+            handoffListener?.stop()
             for c in channels { try? await c.close() }
+            sockets.closeOwned()
             throw ServerError(message: "forwarding loop detected: a query fedns forwarded came back to its own listener "
                 + "(\(bound.dns.map(\.description).joined(separator: ", "))). An upstream forwards to fedns; "
                 + "point upstreams/upstreamResolvConf at servers that do not send queries back (e.g. not the node's "
@@ -102,10 +173,16 @@ public final class FednsServer: ServiceLifecycle.Service, Sendable {
 
         let lameduckNanos = UInt64(config.lameduckSeconds * 1_000_000_000)
         let openChannels = channels
+        let handedOver = self.handedOver
         await withGracefulShutdownHandler {
             // Serve until shutdown: wait on the first listener; graceful shutdown closes them all.
             for c in openChannels { try? await c.closeFuture.get() }
+            // Handed over: nothing to serve, the successor owns the sockets. Wait for SIGTERM (the old
+            // pod's deletion): exiting now would make the kubelet restart this container, which would take them back.
+            if handedOver.isSet { await cancelWhenGracefulShutdown { try? await Task.sleep(for: .seconds(86400 * 365)) } }
         } onGracefulShutdown: { [lameduck, logger] in
+            handoffListener?.stop()
+            guard !handedOver.isSet else { return }
             lameduck.set()
             logger.info("fedns: lameduck", metadata: ["lameduck.seconds": .stringConvertible(self.config.lameduckSeconds)])
             Task {
@@ -113,6 +190,25 @@ public final class FednsServer: ServiceLifecycle.Service, Sendable {
                 for c in openChannels { c.close(promise: nil) }
             }
         }
+        sockets.closeOwned()
+    }
+
+    /// The successor took the sockets: stop reading, answer what was read, let accepted TCP connections
+    /// finish, then close this process's copies (the kernel sockets live on in the successor).
+    func handOver(udp: [Channel], closing: [Channel], tables: [TCPConnections], pending: PendingAnswers,
+                  sockets: ListenerSockets) async {
+        handedOver.set()
+        logger.info("hand-over: the new process took over; draining")
+        for c in udp { try? await c.setOption(ChannelOptions.autoRead, value: false).get() }
+        for c in closing { try? await c.close() }
+        for table in tables { table.drain() }
+        let deadline = ContinuousClock.now + .seconds(max(30, config.tcp.idleTimeoutSeconds * 3))
+        while !(pending.isEmpty && tables.allSatisfy({ $0.count == 0 })), ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        for c in udp { try? await c.close() }
+        sockets.closeOwned()
+        logger.info("hand-over: drained; this process serves nothing and exits on SIGTERM")
     }
 
     func routes(for which: String, kernelDrops: KernelSocketDrops, dnsPort: Int) -> [String: AdminRoute] {
@@ -146,8 +242,9 @@ public struct ServerError: Error, CustomStringConvertible {
 }
 
 /// A flag that can be captured by escaping closures (an `Atomic` cannot be).
-final class Flag: Sendable {
+public final class SetOnceFlag: Sendable {
     private let value = Atomic<Bool>(false)
-    func set() { value.store(true, ordering: .relaxed) }
-    var isSet: Bool { value.load(ordering: .relaxed) }
+    public init() {}
+    public func set() { value.store(true, ordering: .relaxed) }
+    public var isSet: Bool { value.load(ordering: .relaxed) }
 }

@@ -40,6 +40,10 @@ extension Serve {
         FlagDoc("--listen", value: "`HOST[:PORT]`, repeatable", meaning: "sets `listen`", example: "--listen 127.0.0.1:5353"),
         FlagDoc("--upstream", value: "`HOST[:PORT]`, repeatable", meaning: "sets `upstreams`", example: "--upstream 10.0.0.10"),
         FlagDoc("--node-name", value: "string", meaning: "sets `nodeName`", example: "--node-name node-1"),
+        FlagDoc("--node-setup", value: "none; `--no-node-setup` or `--node-setup=false` turns it off",
+                meaning: "sets `nodeSetup.enabled`: the dummy interface and NOTRACK rules of node-local mode", example: "--node-setup"),
+        FlagDoc("--handoff-socket", value: "path", meaning: "sets `handoffSocket`: take over from the fedns serving there, listen there for the next",
+                example: "--handoff-socket /run/fedns/handoff.sock"),
         FlagDoc("--demo", value: "none", meaning: "serve the embedded demo cluster on 127.0.0.1:5353 (other flags still apply)", example: "--demo"),
     ]
 }

@@ -17,6 +17,22 @@ struct Fedns: AsyncParsableCommand {
         version: FednsVersion.string,
         subcommands: [Serve.self, CheckConfig.self, Resolve.self, ConformanceCommand.self, ConfigCommand.self, Publish.self]
     )
+
+    static func main() async {
+        await main(booleanFlagsWithValues(Array(CommandLine.arguments.dropFirst())))
+    }
+
+    /// `--node-setup=false` and `--node-setup=true` (how Kubernetes manifests often write booleans) as the
+    /// parser's `--no-node-setup` and `--node-setup`.
+    static func booleanFlagsWithValues(_ arguments: [String]) -> [String] {
+        arguments.map { argument in
+            switch argument {
+            case "--node-setup=true": "--node-setup"
+            case "--node-setup=false": "--no-node-setup"
+            default: argument
+            }
+        }
+    }
 }
 
 enum FednsVersion {
@@ -63,6 +79,13 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "This node's name: its labels give the zone and region.")
     var nodeName: String?
 
+    @Flag(name: .long, inversion: .prefixedNo,
+          help: "Node-local mode: put the listen addresses on a dummy interface and install NOTRACK iptables rules (needs CAP_NET_ADMIN); --node-setup=false turns it off.")
+    var nodeSetup: Bool?
+
+    @Option(name: .long, help: "Unix socket for lossless upgrades: take the listening sockets of the fedns serving there, then listen there for the next.")
+    var handoffSocket: String?
+
     @Flag(name: .long, help: "Run the embedded demo cluster (nginx federation example) on 127.0.0.1:5353.")
     var demo = false
 
@@ -82,6 +105,8 @@ struct Serve: AsyncParsableCommand {
         flags.listen = listen
         flags.upstreams = upstream
         flags.nodeName = nodeName
+        flags.nodeSetup = nodeSetup
+        flags.handoffSocket = handoffSocket
         if demo {
             try await DemoRunner.run(flags: flags)
         } else {

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -44,14 +47,24 @@ final class AdminHTTPHandler: ChannelInboundHandler {
 /// Binds the admin HTTP server (also used by `fedns publish` for its metrics, health and readiness).
 public enum AdminHTTPServer {
     public static func bind(address: HostPort, group: MultiThreadedEventLoopGroup, routes: [String: AdminRoute]) async throws -> Channel {
-        try await ServerBootstrap(group: group)
-            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+        try await bind(address: address, group: group, routes: routes, sockets: ListenerSockets())
+    }
+
+    /// Binds `address`, or serves the socket a previous process handed over.
+    static func bind(address: HostPort, group: MultiThreadedEventLoopGroup, routes: [String: AdminRoute],
+                     sockets: ListenerSockets) async throws -> Channel {
+        let key = ListenerKey(kind: "http", host: address.host, port: address.port)
+        let inherited = sockets.take(key)
+        for extra in inherited.dropFirst() { close(extra) }
+        let fd = try inherited.first ?? ListeningSocket.tcp(address, backlog: 128)
+        try sockets.record(key, fd: fd)
+        return try await ServerBootstrap(group: group)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     try channel.pipeline.syncOperations.addHandler(AdminHTTPHandler(routes: routes))
                 }
             }
-            .bind(host: address.host, port: address.port).get()
+            .withBoundSocket(fd).get()
     }
 }

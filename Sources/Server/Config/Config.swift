@@ -1,4 +1,5 @@
 import NameExpansion
+import NodeSetup
 import Resolver
 import YAMLReader
 
@@ -56,6 +57,10 @@ public struct FednsConfig: Sendable {
     /// SO_RCVBUF of each UDP listener socket. 4 MiB (as Unbound's recommended `so-rcvbuf: 4m`) queues
     /// thousands of queries, a few hundred ms at 15,000 q/s, where Linux's 208 KiB default holds ~10 ms.
     public var receiveBufferBytes = 4 << 20
+    /// The dummy interface and conntrack-skipping rules of node-local mode (`nodeSetup`, `--node-setup`).
+    public var nodeSetup = NodeSetupSettings()
+    /// The Unix socket where a running fedns hands its listening sockets to its successor (`handoffSocket`).
+    public var handoffSocket: String?
 
     // The handlers' sections.
     /// `clusterDomain`, `ttl`, `pods`: the cluster zone owns the settings other handlers read too.

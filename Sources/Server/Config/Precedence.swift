@@ -16,6 +16,10 @@ public struct CommandLineSettings: Sendable {
     public var listen: [String] = []
     public var upstreams: [String] = []
     public var nodeName: String?
+    /// `--node-setup` / `--no-node-setup`: sets `nodeSetup.enabled`.
+    public var nodeSetup: Bool?
+    /// `--handoff-socket`: sets `handoffSocket`.
+    public var handoffSocket: String?
     public init() {}
 }
 
@@ -61,6 +65,8 @@ public enum ConfigResolver {
             c.locations.forget("upstreams")
         }
         if let v = flags.nodeName { c.nodeName = v }
+        if let v = flags.nodeSetup { c.nodeSetup.enabled = v; c.locations.forget("nodeSetup.enabled") }
+        if let v = flags.handoffSocket { c.handoffSocket = v }
         try c.checkSections()
         try validate(c)
         return c
@@ -68,6 +74,10 @@ public enum ConfigResolver {
 
     /// Cross-field checks that no single key can make.
     public static func validate(_ c: FednsConfig) throws(ConfigError) {
+        if c.nodeSetup.enabled, c.mode != .nodeLocal {
+            throw ConfigError(field: "nodeSetup.enabled", problem: "node set-up is for node-local mode only (a sidecar shares its pod's network)")
+                .placed(at: c.locations.locate("nodeSetup.enabled"))
+        }
         if c.sourceType == "file", c.clusterStateFile == nil {
             throw ConfigError(field: "source.file", problem: "the file source needs a cluster state file (--cluster-state or source.file)")
         }

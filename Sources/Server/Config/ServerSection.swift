@@ -6,7 +6,7 @@ import YAMLReader
 extension FednsConfig {
     static let serverKeys = [
         "mode", "listen", "nodeName", "allowedNetworks", "identity", "lameduck", "log", "metrics", "health", "ready", "source", "tcp",
-        "receiveBuffer",
+        "receiveBuffer", "nodeSetup", "handoffSocket",
     ]
 
     /// The server's keys as docs/configuration.md lists them.
@@ -52,6 +52,24 @@ extension FednsConfig {
         ConfigKeyDoc("ready.listen", type: "`HOST:PORT` or empty", default: "sidecar `0.0.0.0:8181`, node-local the first listen address, port 8181",
                      valid: "an IP address and port; `\"\"` turns it off", meaning: "readiness at `/ready`: 503 until the first cluster sync and during lameduck",
                      example: #"ready: {listen: "169.254.20.10:8181"}"#),
+        ConfigKeyDoc("nodeSetup.enabled", type: "boolean", default: "`false` (the node-local overlay turns it on with `--node-setup`)", valid: "`true`, `false`; only in node-local mode",
+                     meaning: "at start, put the listen addresses no interface holds on a dummy interface and install iptables rules that let DNS to and from them skip connection tracking (raw NOTRACK, filter ACCEPT), as NodeLocal DNSCache does; re-checked every `checkInterval`, removed on exit. Needs CAP_NET_ADMIN and `iptables` (nft backend)",
+                     example: "nodeSetup: {enabled: true}"),
+        ConfigKeyDoc("nodeSetup.interface", type: "string", default: "`nodelocaldns`", valid: "an interface name, at most 15 bytes",
+                     meaning: "the dummy interface holding the listen addresses", example: "nodeSetup: {enabled: true, interface: nodelocaldns}"),
+        ConfigKeyDoc("nodeSetup.keepOnExit", type: "boolean", default: "`false`", valid: "`true`, `false`",
+                     meaning: "leave the interface and the rules in place on exit (a hand-over to a successor always leaves them)",
+                     example: "nodeSetup: {enabled: true, keepOnExit: true}"),
+        ConfigKeyDoc("nodeSetup.checkInterval", type: "seconds", default: "`60`", valid: "1…3600",
+                     meaning: "how often the interface, its addresses and the rules are checked; what was removed is put back and logged",
+                     example: "nodeSetup: {enabled: true, checkInterval: 30}"),
+        ConfigKeyDoc("nodeSetup.iptables", type: "path or name", default: "`iptables`", valid: "an executable (searched on PATH)",
+                     meaning: "the iptables binary for IPv4 rules", example: "nodeSetup: {iptables: /usr/sbin/iptables-nft}"),
+        ConfigKeyDoc("nodeSetup.ip6tables", type: "path or name", default: "`ip6tables`", valid: "an executable (searched on PATH)",
+                     meaning: "the ip6tables binary for IPv6 listen addresses", example: "nodeSetup: {ip6tables: /usr/sbin/ip6tables-nft}"),
+        ConfigKeyDoc("handoffSocket", type: "path", default: "unset: no hand-over", valid: "a Unix socket path (at most 107 bytes) on a volume both the old and the new process see",
+                     meaning: "upgrades without loss: a starting fedns takes the listening sockets of the one serving at this path, and listens there for its own successor (docs/operating.md, Upgrades); `--handoff-socket` sets it",
+                     example: "handoffSocket: /run/fedns/handoff.sock"),
         ConfigKeyDoc("source.type", type: "string", default: "`file`", valid: "`file`, `kubernetes`",
                      meaning: "where the cluster state comes from: a file of objects, or the Kubernetes API (list and watch); `--cluster-state`, `--kubeconfig` and `--in-cluster` set it",
                      example: "source: {type: kubernetes}"),
@@ -129,6 +147,24 @@ extension FednsConfig {
             }
         case "receiveBuffer":
             receiveBufferBytes = try value.int(in: 4096...(1 << 30)) ?? receiveBufferBytes
+        case "handoffSocket":
+            handoffSocket = try value.string()
+        case "nodeSetup":
+            try value.mapping(known: Self.serverReference.keys(inside: "nodeSetup"))
+            nodeSetup.enabled = try value["enabled"].bool() ?? nodeSetup.enabled
+            if let v = try value["interface"].string() {
+                guard !v.isEmpty, v.utf8.count <= 15, !v.contains("/"), !v.contains(where: \.isWhitespace) else {
+                    throw value["interface"].fail("must be an interface name of 1 to 15 bytes without '/' or spaces")
+                }
+                nodeSetup.interface = v
+            }
+            nodeSetup.keepOnExit = try value["keepOnExit"].bool() ?? nodeSetup.keepOnExit
+            if let v = try value["checkInterval"].seconds() {
+                guard v >= 1, v <= 3600 else { throw value["checkInterval"].fail("must be between 1 and 3600 seconds") }
+                nodeSetup.checkIntervalSeconds = v
+            }
+            nodeSetup.iptables = try value["iptables"].string() ?? nodeSetup.iptables
+            nodeSetup.ip6tables = try value["ip6tables"].string() ?? nodeSetup.ip6tables
         default:  // source
             try value.mapping(known: Self.serverReference.keys(inside: "source"))
             if let v = try value["type"].string() {

@@ -1,4 +1,7 @@
 import ClusterState
+#if canImport(Glibc)
+import Glibc
+#endif
 import DNSWire
 import NIOCore
 import NIOPosix
@@ -131,6 +134,7 @@ final class TCPQueryHandler: ChannelDuplexHandler {
 final class TCPConnections: Sendable {
     private let state: Mutex<(table: TCPConnectionTable<ObjectIdentifier>, channels: [ObjectIdentifier: Channel])>
     private let clock: @Sendable () -> UInt64
+    private let draining = Atomic<Bool>(false)
 
     init(settings: TCPSettings, clock: @escaping @Sendable () -> UInt64 = { UInt64(NIODeadline.now().uptimeNanoseconds) }) {
         let table = TCPConnectionTable<ObjectIdentifier>(maxConnections: settings.maxConnections, clientShare: settings.clientShare,
@@ -160,9 +164,18 @@ final class TCPConnections: Sendable {
     }
     func endWork(_ channel: Channel) { let now = clock(); state.withLock { $0.table.endWork(ObjectIdentifier(channel), now: now) } }
     func idleCheck(_ channel: Channel) -> (close: Bool, recheckIn: UInt64)? {
-        let now = clock()
-        return state.withLock { $0.table.idleCheck(ObjectIdentifier(channel), now: now) }
+        let now = clock(), draining = self.draining.load(ordering: .relaxed)
+        return state.withLock { s in
+            let id = ObjectIdentifier(channel)
+            // After a hand-over each connection closes as soon as its answers are out.
+            if draining, let entry = s.table.entries[id], entry.busy == 0 { return (true, 0) }
+            return s.table.idleCheck(id, now: now)
+        }
     }
+
+    /// From now on a connection closes once it has nothing in flight (the listening socket is another process's).
+    func drain() { draining.store(true, ordering: .relaxed) }
+    var count: Int { state.withLock { $0.table.count } }
 
     func remove(_ channel: Channel) {
         let id = ObjectIdentifier(channel)
@@ -201,10 +214,24 @@ final class ConnectionAdmitter: ChannelInboundHandler, Sendable {
 struct TCPListener {
     static func bind(address: HostPort, group: MultiThreadedEventLoopGroup, settings: TCPSettings,
                      metrics: ServerMetrics, makeHandler: @escaping @Sendable (TCPConnections) -> TCPQueryHandler) async throws -> Channel {
-        let connections = TCPConnections(settings: settings)
+        try await bind(address: address, group: group, settings: settings, metrics: metrics, sockets: ListenerSockets(), reading: true,
+                       connections: TCPConnections(settings: settings), makeHandler: makeHandler)
+    }
+
+    /// Binds `address`, or serves the socket a previous process handed over; `reading` false accepts
+    /// nothing until `autoRead` is set.
+    static func bind(address: HostPort, group: MultiThreadedEventLoopGroup, settings: TCPSettings, metrics: ServerMetrics,
+                     sockets: ListenerSockets, reading: Bool, connections: TCPConnections,
+                     makeHandler: @escaping @Sendable (TCPConnections) -> TCPQueryHandler) async throws -> Channel {
+        let key = ListenerKey(kind: "dns-tcp", host: address.host, port: address.port)
+        var inherited = sockets.take(key)
+        // Extra inherited sockets for one address (none are expected) are closed, not served.
+        for extra in inherited.dropFirst() { close(extra) }
+        let fd = try inherited.first ?? ListeningSocket.tcp(address, backlog: 256)
+        inherited = []
+        try sockets.record(key, fd: fd)
         return try await ServerBootstrap(group: group)
-            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelOption(ChannelOptions.backlog, value: 256)
+            .serverChannelOption(ChannelOptions.autoRead, value: reading)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ConnectionAdmitter(connections: connections, metrics: metrics))
@@ -217,6 +244,6 @@ struct TCPListener {
                     try ops.addHandler(makeHandler(connections))
                 }
             }
-            .bind(host: address.host, port: address.port).get()
+            .withBoundSocket(fd).get()
     }
 }

@@ -1,9 +1,13 @@
 import ClusterState
+#if canImport(Glibc)
+import Glibc
+#endif
 import DNSWire
 import Logging
 import NIOCore
 import NIOPosix
 import Resolver
+import Synchronization
 
 /// Answers DNS over UDP on one socket. The per-query path for pre-rendered answers runs here,
 /// synchronously, where the datagram is read (docs/architecture.md, the hot path); everything else hops to the engine.
@@ -16,12 +20,15 @@ final class UDPQueryHandler: ChannelInboundHandler {
     let admissions: Admissions
     let table = PrerenderTable()
     let cachedAnswers = CachedAnswerTable()
+    /// Queries read but not yet answered (a hand-over waits for them before closing the sockets).
+    let pending: PendingAnswers
     private var executor: EventLoopTaskExecutor?
 
-    init(engine: QueryEngine, snapshots: SnapshotStore, admissions: Admissions) {
+    init(engine: QueryEngine, snapshots: SnapshotStore, admissions: Admissions, pending: PendingAnswers = PendingAnswers()) {
         self.engine = engine
         self.snapshots = snapshots
         self.admissions = admissions
+        self.pending = pending
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -86,6 +93,8 @@ final class UDPQueryHandler: ChannelInboundHandler {
         let client = remote.ipAddress
         let executor = self.executor ?? EventLoopTaskExecutor(loop: loop)
         self.executor = executor
+        let pending = self.pending
+        pending.begin()
         Task(executorPreference: executor) {
             let outcome = await engine.resolve(packet: packet, view: view, transport: .udp, client: client, sizeLimit: view.udpLimit)
             loop.runOnLoop {
@@ -98,15 +107,18 @@ final class UDPQueryHandler: ChannelInboundHandler {
                     handler.cachedAnswers.store(cached, for: CachedAnswerKey(view), epoch: epoch, dependencies: dependencies)
                 }
                 engine.metrics.countResponse(tcp: false, rcode: outcome.rcode)
-                handler.send(outcome.bytes, to: remote, context: context)
+                let written = loop.makePromise(of: Void.self)
+                written.futureResult.whenComplete { _ in pending.end() }
+                handler.send(outcome.bytes, to: remote, context: context, promise: written)
                 engine.metrics.udp.duration.recordNanoseconds((NIODeadline.now() - received).nanoseconds)
             }
         }
     }
 
-    private func send(_ bytes: [UInt8], to remote: SocketAddress, context: ChannelHandlerContext) {
+    private func send(_ bytes: [UInt8], to remote: SocketAddress, context: ChannelHandlerContext,
+                      promise: EventLoopPromise<Void>? = nil) {
         let out = context.channel.allocator.buffer(bytes: bytes)
-        context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: remote, data: out)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: remote, data: out)), promise: promise)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
@@ -114,27 +126,50 @@ final class UDPQueryHandler: ChannelInboundHandler {
     }
 }
 
-/// One UDP socket per event loop on the same address, spread by the kernel with SO_REUSEPORT.
+/// Counts answers still to be written, across a listener's sockets.
+final class PendingAnswers: Sendable {
+    private let count = Atomic<Int>(0)
+    init() {}
+    func begin() { count.add(1, ordering: .relaxed) }
+    func end() { count.subtract(1, ordering: .relaxed) }
+    var isEmpty: Bool { count.load(ordering: .relaxed) <= 0 }
+}
+
+/// One UDP socket per event loop on the same address, spread by the kernel with SO_REUSEPORT, or the
+/// sockets a previous process handed over (one channel each, spread over the loops: every one must be read).
 struct UDPListener {
-    /// - Parameter receiveBuffer: SO_RCVBUF for each socket (`receiveBuffer`); a kernel cap is logged.
+    /// - Parameters:
+    ///   - receiveBuffer: SO_RCVBUF for each socket (`receiveBuffer`); a kernel cap is logged.
+    ///   - reading: false leaves the sockets unread until `autoRead` is set (a successor waiting for its cluster sync).
     static func bind(address: HostPort, group: MultiThreadedEventLoopGroup, receiveBuffer: Int, logger: Logger,
+                     sockets: ListenerSockets = ListenerSockets(), reading: Bool = true,
                      makeHandler: @escaping @Sendable () -> UDPQueryHandler) async throws -> [Channel] {
         var channels: [Channel] = []
         var port = address.port
-        for loop in group.makeIterator() {
-            let channel = try await DatagramBootstrap(group: loop)
-                .channelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-                .channelOption(ChannelOptions.socketOption(NIOBSDSocket.Option(rawValue: SO_REUSEPORT)), value: 1)
-                .channelOption(ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 4096))
-                .channelOption(ChannelOptions.datagramVectorReadMessageCount, value: 32)
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(makeHandler())
+        let inherited = sockets.take(ListenerKey(kind: "dns-udp", host: address.host, port: address.port))
+        let loops = Array(group.makeIterator())
+        let count = inherited.isEmpty ? loops.count : inherited.count
+        for i in 0..<count {
+            let fd = inherited.isEmpty ? try ListeningSocket.udp(HostPort(host: address.host, port: port)) : inherited[i]
+            let channel: Channel
+            do {
+                channel = try await DatagramBootstrap(group: loops[i % loops.count])
+                    .channelOption(ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 4096))
+                    .channelOption(ChannelOptions.datagramVectorReadMessageCount, value: 32)
+                    .channelOption(ChannelOptions.autoRead, value: reading)
+                    .channelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(makeHandler())
+                        }
                     }
-                }
-                .bind(host: address.host, port: port).get()
+                    .withBoundSocket(fd).get()
+            } catch {
+                close(fd)
+                throw error
+            }
             // With port 0 the first socket gets a kernel-chosen port; the others must share it.
-            port = channel.localAddress?.port ?? port
+            port = ListeningSocket.localPort(fd) ?? port
+            try sockets.record(ListenerKey(kind: "dns-udp", host: address.host, port: port), fd: fd)
             channels.append(channel)
         }
         await setReceiveBuffer(receiveBuffer, on: channels, address: address, logger: logger)
