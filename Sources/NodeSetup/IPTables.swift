@@ -96,6 +96,8 @@ public struct IPTables: Sendable {
 public struct NodeSetupError: Error, CustomStringConvertible, Equatable {
     public var operation: String
     public var problem: String
+    /// The errno of a failed system or netlink call.
+    public var errno: Int32?
     public init(operation: String, problem: String) { self.operation = operation; self.problem = problem }
     public var description: String { "node set-up: \(operation): \(problem)" }
 }

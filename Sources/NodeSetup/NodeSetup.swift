@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// Node set-up as NodeLocal DNSCache's node-cache does it: a dummy interface holding the listen
 /// addresses the host does not already have, and iptables rules that exempt DNS to and from them from
 /// connection tracking. `ensure` is idempotent: it adds only what is missing and reports what it put back.
@@ -12,6 +18,8 @@ public struct NodeSetup: Sendable {
     /// What one `ensure` changed: empty on a healthy node.
     public struct Repairs: Sendable, Equatable {
         public var interfaceCreated = false
+        /// "dummy", or "bridge" on a kernel without the dummy driver (an empty bridge holds addresses the same way).
+        public var interfaceKind: String?
         public var addressesAdded: [IPAddress] = []
         public var rulesAdded: [IPTablesRule] = []
         public var isEmpty: Bool { !interfaceCreated && addressesAdded.isEmpty && rulesAdded.isEmpty }
@@ -36,7 +44,13 @@ public struct NodeSetup: Sendable {
         if !ownedIPs.isEmpty {
             let name = settings.interface
             if HostInterfaces.index(of: name) == nil {
-                try netlink.createDummy(name)
+                do {
+                    try netlink.createLink(name, kind: "dummy")
+                    repairs.interfaceKind = "dummy"
+                } catch where error.errno == EOPNOTSUPP {
+                    try netlink.createLink(name, kind: "bridge")
+                    repairs.interfaceKind = "bridge"
+                }
                 repairs.interfaceCreated = true
             }
             guard let index = HostInterfaces.index(of: name) else {

@@ -23,13 +23,13 @@ public struct RTNetlink: Sendable {
 
     public init() {}
 
-    /// RTM_NEWLINK with IFLA_LINKINFO/IFLA_INFO_KIND "dummy".
-    public func createDummy(_ name: String) throws(NodeSetupError) {
+    /// RTM_NEWLINK with IFLA_LINKINFO/IFLA_INFO_KIND `kind` ("dummy").
+    public func createLink(_ name: String, kind: String = "dummy") throws(NodeSetupError) {
         var body = Self.ifinfomsg(index: 0, flags: 0, change: 0)
         body += Self.attribute(Self.IFLA_IFNAME, Array(name.utf8) + [0])
-        body += Self.attribute(Self.IFLA_LINKINFO, Self.attribute(Self.IFLA_INFO_KIND, Array("dummy".utf8)))
+        body += Self.attribute(Self.IFLA_LINKINFO, Self.attribute(Self.IFLA_INFO_KIND, Array(kind.utf8)))
         try request(Self.RTM_NEWLINK, flags: Self.NLM_F_CREATE | Self.NLM_F_EXCL, body: body,
-                    call: "rtnetlink RTM_NEWLINK (create dummy interface \(name))")
+                    call: "rtnetlink RTM_NEWLINK (create \(kind) interface \(name))")
     }
 
     /// RTM_NEWLINK setting IFF_UP on an existing link.
@@ -77,7 +77,9 @@ public struct RTNetlink: Sendable {
     static func failure(_ call: String, _ step: String?, _ code: Int32) -> NodeSetupError {
         let text = String(cString: strerror(code))
         let hint = code == EPERM || code == EACCES ? " (fedns needs CAP_NET_ADMIN for node set-up)" : ""
-        return NodeSetupError(operation: call, problem: (step.map { "\($0): " } ?? "") + text + hint)
+        var error = NodeSetupError(operation: call, problem: (step.map { "\($0): " } ?? "") + text + hint)
+        error.errno = code
+        return error
     }
 
     static func ifinfomsg(index: Int32, flags: UInt32, change: UInt32) -> [UInt8] {

@@ -19,7 +19,12 @@ struct NodeSetupService: ServiceLifecycle.Service {
                 "node.interface": "\(setup.settings.interface)",
                 "node.interface_addresses": "\(setup.interfaceAddresses.map(\.text).joined(separator: ","))",
                 "node.rules": "\(setup.rules.count)", "node.rules_added": "\(done.rulesAdded.count)",
+                "node.interface_kind": "\(done.interfaceKind ?? "existing")",
             ])
+            if done.interfaceKind == "bridge" {
+                logger.warning("node set-up: this kernel has no dummy interface driver; the addresses are on an empty bridge instead",
+                               metadata: ["node.interface": "\(setup.settings.interface)"])
+            }
         } catch {
             throw ServerError(message: "\(error). Node set-up needs CAP_NET_ADMIN and the iptables binary (nft backend); "
                 + "to run without it (the listen addresses must then already be on the host), pass --node-setup=false "
