@@ -97,7 +97,8 @@ public final class FednsServer: ServiceLifecycle.Service, Sendable {
             for (which, listen) in [("health", config.effectiveHealth), ("ready", config.effectiveReady), ("metrics", config.effectiveMetrics)] {
                 guard let address = listen else { continue }
                 let handlers = routes(for: which, kernelDrops: kernelDrops, dnsPort: bound.dns.first?.port ?? 53)
-                let channel = try await AdminHTTPServer.bind(address: address, group: group, routes: handlers, sockets: sockets)
+                let channel = try await AdminHTTPServer.bind(address: address, group: group, routes: handlers, sockets: sockets,
+                                                             reading: reading)
                 otherChannels.append(channel)
                 let actual = HostPort(host: address.host, port: channel.localAddress?.port ?? address.port)
                 switch which {
@@ -142,11 +143,11 @@ public final class FednsServer: ServiceLifecycle.Service, Sendable {
                 sockets.closeOwned()
                 return
             }
-            for c in udpChannels + dnsChannels { try? await c.setOption(ChannelOptions.autoRead, value: true).get() }
-            serving.set()
             do { try Handoff.confirm(connection) } catch {
-                logger.warning("hand-over: cannot tell the previous process; it keeps serving beside this one", metadata: ["error": "\(error)"])
+                logger.warning("hand-over: the previous process did not say it stopped; reading anyway", metadata: ["error": "\(error)"])
             }
+            for c in channels { try? await c.setOption(ChannelOptions.autoRead, value: true).get() }
+            serving.set()
             logger.info("hand-over: serving the sockets of the previous process")
         }
 
@@ -157,8 +158,11 @@ public final class FednsServer: ServiceLifecycle.Service, Sendable {
                 return nil
             }
         }
-        handoffListener?.start(sockets: sockets, logger: logger) { [self] in
-            Task { await self.handOver(udp: udpToDrain, closing: toClose, tables: tables, pending: pending, sockets: sockets) }
+        handoffListener?.start(sockets: sockets, logger: logger) { [self] connection in
+            Task {
+                await self.handOver(udp: udpToDrain, closing: toClose, tables: tables, pending: pending, sockets: sockets,
+                                    successor: connection)
+            }
         }
 
         if detectsForwardingLoop, try await engine.detectForwardingLoop() {
@@ -196,11 +200,14 @@ public final class FednsServer: ServiceLifecycle.Service, Sendable {
     /// The successor took the sockets: stop reading, answer what was read, let accepted TCP connections
     /// finish, then close this process's copies (the kernel sockets live on in the successor).
     func handOver(udp: [Channel], closing: [Channel], tables: [TCPConnections], pending: PendingAnswers,
-                  sockets: ListenerSockets) async {
+                  sockets: ListenerSockets, successor: Int32) async {
         handedOver.set()
-        logger.info("hand-over: the new process took over; draining")
         for c in udp { try? await c.setOption(ChannelOptions.autoRead, value: false).get() }
         for c in closing { try? await c.close() }
+        // Only now may the successor read: one reader at a time.
+        try? Handoff.send(successor, Handoff.stopped)
+        close(successor)
+        logger.info("hand-over: the new process took over; draining")
         for table in tables { table.drain() }
         let deadline = ContinuousClock.now + .seconds(max(30, config.tcp.idleTimeoutSeconds * 3))
         while !(pending.isEmpty && tables.allSatisfy({ $0.count == 0 })), ContinuousClock.now < deadline {

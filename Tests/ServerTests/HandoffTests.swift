@@ -30,7 +30,11 @@ import Testing
 
         let taken = SetOnceFlag()
         let listener = try HandoffListener(path: path)
-        listener.start(sockets: old, logger: logger) { taken.set() }
+        listener.start(sockets: old, logger: logger) { connection in
+            taken.set()
+            try? Handoff.send(connection, Handoff.stopped)
+            close(connection)
+        }
         defer { listener.stop() }
 
         // A datagram queued in the old socket before the hand-over.
@@ -71,7 +75,11 @@ import Testing
         try old.record(ListenerKey(kind: "dns-udp", host: "127.0.0.1", port: port), fd: fd)
         let taken = Atomic<Int>(0)
         let listener = try HandoffListener(path: path)
-        listener.start(sockets: old, logger: logger) { taken.add(1, ordering: .relaxed) }
+        listener.start(sockets: old, logger: logger) { connection in
+            taken.add(1, ordering: .relaxed)
+            try? Handoff.send(connection, Handoff.stopped)
+            close(connection)
+        }
         defer { listener.stop() }
 
         let failed = try #require(try Handoff.receive(path: path, logger: logger))

@@ -23,6 +23,7 @@ class Counts:
     lost: int = 0
     rcodes: collections.Counter = field(default_factory=collections.Counter)
     mismatched: int = 0
+    lost_at: list[float] = field(default_factory=list)   # seconds after the start at which each lost query was sent
 
     @property
     def servfail(self) -> int:
@@ -30,7 +31,8 @@ class Counts:
 
     def __str__(self) -> str:
         codes = ", ".join(f"{k} {v}" for k, v in sorted(self.rcodes.items()))
-        return f"sent {self.sent}, answered {self.answered}, lost {self.lost}, SERVFAIL {self.servfail} ({codes})"
+        lost = f"; lost ones sent at {self.lost_at[:5]}…{self.lost_at[-5:]} s" if self.lost_at else ""
+        return f"sent {self.sent}, answered {self.answered}, lost {self.lost}, SERVFAIL {self.servfail} ({codes}){lost}"
 
 
 class CountingSender:
@@ -50,6 +52,7 @@ class CountingSender:
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def start(self) -> "CountingSender":
+        self.started = time.monotonic()
         self.thread.start()
         return self
 
@@ -61,6 +64,7 @@ class CountingSender:
         while self.outstanding and time.monotonic() < deadline:
             self._receive(0.05)
         self.counts.lost = len(self.outstanding)
+        self.counts.lost_at = sorted(round(t - self.started, 2) for t in self.outstanding.values())
         for s in self.socks:
             s.close()
         return self.counts

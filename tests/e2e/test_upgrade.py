@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 
 import dns.message
 import dns.query
@@ -66,6 +67,10 @@ def test_three_replacements_under_load_lose_no_query(knot, tmp_path):
     current = Fedns(config, state, extra_args=args, port=port).start()
     servers = [current]
     sender = CountingSender(current.address, QUERIES, rate=400).start()
+    events: list[tuple[str, float]] = []
+
+    def event(what: str) -> None:
+        events.append((what, round(time.monotonic() - sender.started, 2)))
     tcp = TCPAsker(current.address)
     tcp.thread.start()
     try:
@@ -73,6 +78,7 @@ def test_three_replacements_under_load_lose_no_query(knot, tmp_path):
         broken = Fedns(config, state, extra_args=args + ["--listen", f"192.0.2.1:{port}"], port=port)
         servers.append(broken)
         broken.start(wait_ready=False)
+        event("broken successor started")
         assert broken.proc.wait(60) != 0
         assert "192.0.2.1" in log_text(broken)
         wait_until(lambda: "before taking over; still serving" in log_text(current), 30, what="the old process to carry on")
@@ -81,9 +87,12 @@ def test_three_replacements_under_load_lose_no_query(knot, tmp_path):
             successor = Fedns(config, state, extra_args=args, port=port)
             servers.append(successor)
             successor.start(wait_ready=False)
+            event("successor started")
             wait_until(lambda: TAKEN in log_text(successor), 60, interval=0.1,
                        what=f"the successor to take over:\n{tail(successor.log)}")
+            event("taken")
             wait_until(lambda: DRAINED in log_text(current), 60, interval=0.1, what="the old process to drain")
+            event("drained")
             # The kubelet's SIGTERM when the old pod is deleted: it exits 0 at once, leaving the successor serving.
             assert current.stop() == 0, tail(current.log)
             current = successor
@@ -97,7 +106,7 @@ def test_three_replacements_under_load_lose_no_query(knot, tmp_path):
         for s in servers:
             s.stop()
     assert counts.sent > 1000, counts
-    assert counts.lost == 0, counts
+    assert counts.lost == 0, f"{counts}; events {events}"
     assert counts.servfail == 0, counts
     assert counts.mismatched == 0, counts
     assert counts.rcodes["NOERROR"] > 0 and counts.rcodes["NXDOMAIN"] > 0, counts

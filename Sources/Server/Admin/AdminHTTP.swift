@@ -52,13 +52,14 @@ public enum AdminHTTPServer {
 
     /// Binds `address`, or serves the socket a previous process handed over.
     static func bind(address: HostPort, group: MultiThreadedEventLoopGroup, routes: [String: AdminRoute],
-                     sockets: ListenerSockets) async throws -> Channel {
+                     sockets: ListenerSockets, reading: Bool = true) async throws -> Channel {
         let key = ListenerKey(kind: "http", host: address.host, port: address.port)
         let inherited = sockets.take(key)
         for extra in inherited.dropFirst() { close(extra) }
         let fd = try inherited.first ?? ListeningSocket.tcp(address, backlog: 128)
         try sockets.record(key, fd: fd)
         return try await ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.autoRead, value: reading)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()

@@ -122,11 +122,20 @@ enum ListeningSocket {
 /// ```text
 /// new → old   "fedns-handoff 1"
 /// old → new   "KIND HOST PORT\n" per socket, the sockets attached (SCM_RIGHTS), in that order
-/// new → old   "taken"            once the new process reads from them; the old one then drains
+/// new → old   "taken"            once the new process is ready to read from them (its cluster state synced)
+/// old → new   "stopped"          the old one no longer reads or accepts; the new one starts, the old one drains
+/// ```
+///
+/// Exactly one process reads at any time (two reading one socket would wake each other for
+/// datagrams the other took); in the gap between "stopped" and the first read, queries wait in the
+/// sockets' queues.
+///
+/// ```text
 /// ```
 enum Handoff {
     static let hello = "fedns-handoff 1"
     static let taken = "taken"
+    static let stopped = "stopped"
     static let maxSockets = 250
 
     /// Connects to the previous process and receives its sockets; nil when none answers at `path`.
@@ -167,9 +176,18 @@ enum Handoff {
         }
     }
 
+    /// Says "taken" and waits until the old process has stopped reading (or is gone).
     static func confirm(_ connection: Int32) throws {
         defer { close(connection) }
         try send(connection, taken)
+        var bytes = [UInt8](repeating: 0, count: 64)
+        var timeout = timeval(tv_sec: 30, tv_usec: 0)
+        setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let got = recv(connection, &bytes, bytes.count, 0)
+        if got < 0 {
+            throw ServerError(message: "hand-over: no answer to \"taken\": \(String(cString: strerror(errno)))")
+        }
+        // 0 bytes: the old process ended; nobody else reads either.
     }
 
     static func send(_ fd: Int32, _ text: String, fds: [Int32] = []) throws {
@@ -214,7 +232,8 @@ final class HandoffListener: Sendable {
         self.listener = fd
     }
 
-    func start(sockets: ListenerSockets, logger: Logger, onTaken: @escaping @Sendable () -> Void) {
+    /// `onTaken` gets the connection: it stops reading, then sends "stopped" and closes it.
+    func start(sockets: ListenerSockets, logger: Logger, onTaken: @escaping @Sendable (Int32) -> Void) {
         let thread = Thread { [self] in
             while !stopped.load(ordering: .relaxed) {
                 var poller = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
@@ -224,7 +243,9 @@ final class HandoffListener: Sendable {
                 _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
                 if serve(connection, sockets: sockets, logger: logger) {
                     stopped.store(true, ordering: .relaxed)
-                    onTaken()
+                    onTaken(connection)
+                } else {
+                    close(connection)
                 }
             }
             close(listener)
@@ -233,9 +254,8 @@ final class HandoffListener: Sendable {
         thread.start()
     }
 
-    /// One successor: true when it took the sockets.
+    /// One successor: true when it took the sockets (the connection is then left open for "stopped").
     private func serve(_ connection: Int32, sockets: ListenerSockets, logger: Logger) -> Bool {
-        defer { close(connection) }
         var bytes = [UInt8](repeating: 0, count: 256)
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))

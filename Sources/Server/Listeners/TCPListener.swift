@@ -167,11 +167,17 @@ final class TCPConnections: Sendable {
         let now = clock(), draining = self.draining.load(ordering: .relaxed)
         return state.withLock { s in
             let id = ObjectIdentifier(channel)
-            // After a hand-over each connection closes as soon as its answers are out.
-            if draining, let entry = s.table.entries[id], entry.busy == 0 { return (true, 0) }
+            // After a hand-over each connection closes once its answers are out and it has been quiet for a
+            // moment (a query may be on its way on a connection just accepted; closing over it would reset it).
+            if draining, let entry = s.table.entries[id], entry.busy == 0 {
+                let quiet = now >= entry.idleSince ? now - entry.idleSince : 0
+                return quiet >= Self.drainQuiet ? (true, 0) : (false, Self.drainQuiet - quiet)
+            }
             return s.table.idleCheck(id, now: now)
         }
     }
+
+    static let drainQuiet: UInt64 = 500_000_000
 
     /// From now on a connection closes once it has nothing in flight (the listening socket is another process's).
     func drain() { draining.store(true, ordering: .relaxed) }
