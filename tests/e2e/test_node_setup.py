@@ -219,3 +219,26 @@ def test_node_setup_false_turns_it_off(node_and_pod):
     assert code != 0
     assert f"{LOCAL_IP}:53" in text and "no interface has" in text, text
     assert node_rules() == [] and interface_addresses() is None
+
+
+def test_a_hand_over_keeps_the_node_set_up(node_and_pod, tmp_path):
+    """The old process leaves its rules and interface to the successor that took its sockets; the
+    successor removes them when it exits."""
+    handoff = str(tmp_path / "handoff.sock")
+    old = NodeFedns(extra_args=("--node-setup", "--handoff-socket", handoff)).wait_listening()
+    new = NodeFedns(extra_args=("--node-setup", "--handoff-socket", handoff))
+    try:
+        wait_until(lambda: "hand-over: serving the sockets of the previous process" in new.text(), 60, interval=0.1,
+                   what="the successor to take over")
+        wait_until(lambda: "hand-over: drained" in old.text(), 60, interval=0.1, what="the old process to drain")
+        old.proc.send_signal(signal.SIGTERM)
+        assert old.proc.wait(60) == 0
+        assert "node set-up left in place" in old.text() and "handed over" in old.text()
+        assert sorted(node_rules()) == sorted(expected_rules()), "kept across the hand-over, each rule once"
+        assert interface_addresses() == [f"{LOCAL_IP}/32"]
+        assert pod_lookup("nginx.mynamespace.svc.cluster.local").split()[0] == NGINX_IP
+    finally:
+        old.stop()
+        code = new.stop()
+    assert code == 0
+    assert node_rules() == [] and interface_addresses() is None
