@@ -6,7 +6,9 @@ The data they serve is in clusterdata.py.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+import uuid
 
 import pytest
 
@@ -65,3 +67,20 @@ def kube_api(tmp_path):
     server = KubeAPIServer(str(tmp_path / "kubeapi"), tokens={KUBE_TOKEN: KUBE_USER}).start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def netns():
+    """A fresh network namespace with loopback up; its processes are killed and it is deleted after."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root for a network namespace")
+    name = f"fedns-test-{uuid.uuid4().hex[:8]}"
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
+    yield name
+    for pid in subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True).stdout.split():
+        try:
+            os.kill(int(pid), 9)
+        except ProcessLookupError:
+            pass
+    subprocess.run(["ip", "netns", "del", name], check=False)

@@ -20,7 +20,6 @@ import re
 import shutil
 import subprocess
 import tempfile
-import uuid
 from urllib.parse import urlsplit
 
 import pytest
@@ -341,22 +340,6 @@ def test_the_configmap_passes_check_config(target, tmp_path):
 
 def serve_flags() -> str:
     return subprocess.run([fedns_binary(), "serve", "--help"], capture_output=True, text=True, timeout=30).stdout
-
-
-@pytest.fixture
-def netns():
-    name = f"fedns-deploy-{uuid.uuid4().hex[:8]}"
-    if os.geteuid() != 0:
-        pytest.skip("needs root for a network namespace")
-    subprocess.run(["ip", "netns", "add", name], check=True)
-    subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
-    yield name
-    for pid in subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True).stdout.split():
-        try:
-            os.kill(int(pid), 9)
-        except ProcessLookupError:
-            pass
-    subprocess.run(["ip", "netns", "del", name], check=False)
 
 
 @pytest.mark.parametrize("target", ["deploy/overlays/node-local", "deploy/overlays/sidecar",

@@ -74,20 +74,6 @@ def test_podman_run_or_its_refusal_is_this_machines_limit(image):
     assert out.stdout.startswith("fedns ")
 
 
-@pytest.fixture
-def netns():
-    name = f"fedns-image-{uuid.uuid4().hex[:8]}"
-    subprocess.run(["ip", "netns", "add", name], check=True)
-    subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
-    yield name
-    for pid in subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True).stdout.split():
-        try:
-            os.kill(int(pid), 9)
-        except ProcessLookupError:
-            pass
-    subprocess.run(["ip", "netns", "del", name], check=False)
-
-
 def dig(netns: str, name: str, rdtype: str = "A") -> list[str]:
     out = subprocess.run(["ip", "netns", "exec", netns, "dig", "+short", "+time=2", "+tries=2", "-p", "5353",
                           "@127.0.0.1", name, rdtype], capture_output=True, text=True, timeout=30)
