@@ -79,6 +79,7 @@ public final class RemoteTarget: ScenarioTarget {
             try process.run()
             target.process = process
             try await target.waitUntilServing(clusterDomain: try clusterDomain(scenario.configYAML))
+            if scenario.cluster != nil { try await target.waitUntilSynced() }
         } catch {
             await target.tearDown()
             throw error
@@ -141,6 +142,18 @@ public final class RemoteTarget: ScenarioTarget {
         }
         let missing = [QuerySpec.Transport.udp, .tcp].filter { !answered.contains($0) }.map { "\($0)" }.joined(separator: " and ")
         throw ScenarioError("fedns did not answer over \(missing) on \(host):\(port) within \(Int(Self.startPatience)) s:\n\(logTail())")
+    }
+
+    /// Waits for the first install of the state file written before start: fedns answers (SERVFAIL,
+    /// EDE 14) while it still reads the file, and a scenario's first query must see the cluster.
+    func waitUntilSynced() async throws {
+        guard let metricsPort else { return }
+        let deadline = Date().addingTimeInterval(Self.startPatience)
+        while Date() < deadline {
+            if let g = Self.generation(metricsPort: metricsPort), g >= 1 { return }
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+        throw ScenarioError("fedns did not load the cluster state file within \(Int(Self.startPatience)) s:\n\(logTail())")
     }
 
     func logTail() -> String {
