@@ -111,6 +111,10 @@ class Knot:
     host: str = "127.0.0.2"
     port: int = 0
     prefix: list[str] = field(default_factory=list)   # e.g. ["taskset", "-c", "0"]
+    also_listen: list[str] = field(default_factory=list)  # more addresses, same port
+    extra_config: str = ""                # top-level sections (key, acl…) added to knot.conf
+    zone_options: str = ""                # lines added under every zone (e.g. "    acl: x\n")
+    journal: str = "none"                 # journal-content: none keeps the zone files as written
     workdir: str = ""
     proc: subprocess.Popen | None = None
 
@@ -126,39 +130,45 @@ class Knot:
         for origin, text in self.zones.items():
             with open(os.path.join(self.workdir, "zones", f"{origin}.zone"), "w") as f:
                 f.write(text)
-            zone_entries.append(f"  - domain: {origin}\n    file: {origin}.zone\n")
-        conf = os.path.join(self.workdir, "knot.conf")
-        with open(conf, "w") as f:
+            zone_entries.append(f"  - domain: {origin}\n    file: {origin}.zone\n{self.zone_options}")
+        listen = ", ".join(f"{h}@{self.port}" for h in [self.host, *self.also_listen])
+        self.conf = os.path.join(self.workdir, "knot.conf")
+        with open(self.conf, "w") as f:
             f.write(
                 "server:\n"
                 f"    rundir: \"{self.workdir}/run\"\n"
-                f"    listen: {self.host}@{self.port}\n"
+                f"    listen: [{listen}]\n"
                 "    udp-workers: 1\n    tcp-workers: 1\n    background-workers: 1\n"
+                f"control:\n    listen: \"{self.workdir}/run/knot.sock\"\n"
                 "log:\n  - target: stderr\n    any: info\n"
                 "database:\n"
                 f"    storage: \"{self.workdir}/storage\"\n"
+                + self.extra_config +
                 "template:\n  - id: default\n"
                 f"    storage: \"{self.workdir}/zones\"\n"
-                # Keep zone files as written: no flush-back, no journal of changes.
-                "    zonefile-sync: -1\n    zonefile-load: whole\n    journal-content: none\n"
+                # No flush-back to the zone files.
+                f"    zonefile-sync: -1\n    zonefile-load: whole\n    journal-content: {self.journal}\n"
                 "zone:\n" + "".join(zone_entries))
         self.log = os.path.join(self.workdir, "knotd.log")
         with open(self.log, "w") as log:
-            self.proc = subprocess.Popen([*self.prefix, knotd, "-c", conf], stdout=log, stderr=subprocess.STDOUT,
+            self.proc = subprocess.Popen([*self.prefix, knotd, "-c", self.conf], stdout=log, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL)
-        first = next(iter(self.zones))
 
-        def answers() -> bool:
+        def up() -> bool:
             if self.proc.poll() is not None:
                 raise ServerExited(f"knotd exited with {self.proc.returncode}:\n{tail(self.log)}")
-            r = ask(self.address, first + ".", "SOA", timeout=0.3)
-            return r.rcode() == dns.rcode.NOERROR and len(r.answer) == 1
+            return self.serving()
         try:
-            wait_until(answers, timeout, what=f"knotd on {self.host}@{self.port}")
+            wait_until(up, timeout, interval=0.1, what=f"knotd on {listen}")
         except Exception:
             self.stop()
             raise
         return self
+
+    def serving(self) -> bool:
+        """The first zone answers its SOA."""
+        r = ask(self.address, next(iter(self.zones)) + ".", "SOA", timeout=0.3)
+        return r.rcode() == dns.rcode.NOERROR and len(r.answer) == 1
 
     @property
     def address(self) -> tuple[str, int]:

@@ -56,9 +56,8 @@ class Walkthrough:
         for i, cluster in enumerate(CLUSTERS, start=1):
             self.make_netns(i, cluster)
         # Knot on the host side of every veth pair, and on loopback for the publisher.
-        self.primary = Primary(host="127.0.0.53")
+        self.primary = Primary(host="127.0.0.53", also_listen=[f"10.250.{i}.1" for i in range(1, len(CLUSTERS) + 1)])
         self.primary.start()
-        self.add_knot_listeners()
         self.start_api()
         for cluster in CLUSTERS:
             self.write_state(cluster)
@@ -87,21 +86,6 @@ class Walkthrough:
         # A pod in namespace `default`, as the kubelet writes its resolv.conf.
         with open(f"/etc/netns/{ns}/resolv.conf", "w") as f:
             f.write("search default.svc.cluster.local svc.cluster.local cluster.local\nnameserver 127.0.0.1\noptions ndots:5\n")
-
-    def add_knot_listeners(self) -> None:
-        listen = ", ".join([f"127.0.0.53@{self.primary.port}"] + [f"10.250.{i}.1@{self.primary.port}" for i in range(1, 5)])
-        text = open(self.primary.conf).read().replace(f"listen: 127.0.0.53@{self.primary.port}", f"listen: [{listen}]")
-        with open(self.primary.conf, "w") as f:
-            f.write(text)
-        # knotd reads listen addresses at start: restart it on the new config (the zone is still the base one).
-        proc = self.primary.proc
-        proc.terminate()
-        proc.wait(10)
-        with open(self.primary.log, "a") as log:
-            self.primary.proc = subprocess.Popen(["knotd", "-c", self.primary.conf], stdout=log, stderr=subprocess.STDOUT,
-                                                 stdin=subprocess.DEVNULL)
-        wait_until(lambda: run(["knotc", "-c", self.primary.conf, "zone-status", DOMAIN]).returncode == 0, 15,
-                   interval=0.1, what="knotd on every listener")
 
     def start_api(self) -> None:
         from tests.kubeapi import KubeAPIServer
