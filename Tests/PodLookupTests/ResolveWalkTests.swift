@@ -168,23 +168,39 @@ final class FakeServer: Sendable {
     let udpQueries = Mutex<Int>(0), tcpQueries = Mutex<Int>(0)
 
     init(_ data: FakeData) throws {
+        // The kernel picks a free UDP port; TCP may hold it elsewhere (tests run in parallel): try another.
+        for _ in 0..<50 {
+            if let (udp, tcp, port) = Self.bindPair() {
+                self.udp = udp; self.tcp = tcp; self.port = port
+                start(data)
+                return
+            }
+        }
+        throw POSIXError(.EADDRINUSE)
+    }
+
+    /// A UDP and a listening TCP socket on the same free 127.0.0.1 port, or nil when TCP has it.
+    private static func bindPair() -> (Int32, Int32, UInt16)? {
         let udp = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         let tcp = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        self.udp = udp; self.tcp = tcp
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
         addr.sin_port = 0
-        let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(udp, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard bound == 0 else { throw POSIXError(.EADDRINUSE) }
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(udp, $0, &len) } }
-        port = UInt16(bigEndian: addr.sin_port)
+        let size = socklen_t(MemoryLayout<sockaddr_in>.size)
+        var len = size
         var one: Int32 = 1
         setsockopt(tcp, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        let tcpBound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(tcp, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard tcpBound == 0, listen(tcp, 8) == 0 else { throw POSIXError(.EADDRINUSE) }
-        start(data)
+        let bound = withUnsafeMutablePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { a in
+                bind(udp, a, size) == 0 && getsockname(udp, a, &len) == 0 && bind(tcp, a, size) == 0 && listen(tcp, 8) == 0
+            }
+        }
+        guard bound else {
+            close(udp); close(tcp)
+            return nil
+        }
+        return (udp, tcp, UInt16(bigEndian: addr.sin_port))
     }
 
     private func start(_ data: FakeData) {
