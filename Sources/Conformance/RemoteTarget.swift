@@ -72,7 +72,7 @@ public final class RemoteTarget: ScenarioTarget {
             process.executableURL = URL(fileURLWithPath: binary)
             process.arguments = ["serve", "--config", configFile]
             process.environment = ["PATH": "/usr/bin:/bin"]
-            FileManager.default.createFile(atPath: dir.appendingPathComponent("fedns.log").path, contents: nil)
+            _ = FileManager.default.createFile(atPath: dir.appendingPathComponent("fedns.log").path, contents: nil)
             let log = try FileHandle(forWritingTo: dir.appendingPathComponent("fedns.log"))
             process.standardOutput = log
             process.standardError = log
