@@ -21,7 +21,9 @@ public enum ReloadOutcome: Sendable, Equatable {
 }
 
 /// The file source (docs/operating.md, reloads): Kubernetes objects from one YAML/JSON file, reloaded on change.
-/// JSON files (`kubectl get … -o json`) are read by the streaming decoder, YAML files by Yams.
+/// JSON files (`kubectl get … -o json`) are read by the streaming decoder, YAML files by Yams. In a
+/// JSON list, an item whose bytes are the same as at the last installed load is not decoded again,
+/// and only the changed, added and removed objects are applied to the snapshot.
 ///
 /// The path may be a symlink. Editors and ConfigMap volumes replace the file by rename or by
 /// swapping a `..data` symlink, so every `pollInterval` the source `stat`s the path *following
@@ -54,9 +56,14 @@ public final class FileSource: Sendable {
         /// Why `lastBytes` did not load; nil when they are being served.
         var lastBytesError: ObjectError?
         var settlePollsLeft = 0
+        /// When the last read began (wall-clock nanoseconds).
+        var readAt: Int64 = 0
         var succeeded = 0
         var failed = 0
         var lastError: ObjectError?
+        /// The items of the JSON list last installed, and the generation that install made: while the
+        /// store is still at that generation, the next read decodes only the items that changed.
+        var memo: (list: ListMemo, generation: UInt64)?
     }
 
     /// - Parameters:
@@ -103,7 +110,10 @@ public final class FileSource: Sendable {
     private func checkNow(force: Bool) -> ReloadOutcome {
         let outcome = check(force: force)
         // The file's bytes and decoded objects are garbage once indexed; they are freed by now.
-        if case .reloaded = outcome { Memory.releaseFreePages() }
+        if case .reloaded(let generation) = outcome {
+            Memory.releaseFreePages()
+            if generation == 1 { Memory.releaseStartupPages() }
+        }
         return outcome
     }
 
@@ -111,13 +121,14 @@ public final class FileSource: Sendable {
         watch.withLock { w in
             let seen = FileFingerprint(statOf: path)
             if !force, let seen, seen == w.fingerprint {
-                guard w.settlePollsLeft > 0, seen.mayHideAWrite else { return .unchanged }
+                guard w.settlePollsLeft > 0, seen.mayHideAWrite(readAt: w.readAt) else { return .unchanged }
                 w.settlePollsLeft -= 1
             } else {
                 w.settlePollsLeft = Self.settlePolls
             }
             let bytes: [UInt8]
             do throws(ObjectError) {
+                w.readAt = WallClock.nanosecondsSinceEpoch()
                 (w.fingerprint, bytes) = try Self.readFile(path)
             } catch {
                 // A file missing for a while (a delete-and-create editor) is reported once, not every poll.
@@ -131,29 +142,48 @@ public final class FileSource: Sendable {
                 return .unchanged
             }
             w.lastBytes = digest
-            let result: LoadResult
+            let earlier = w.memo.flatMap { $0.generation == store.current?.generation ? $0.list : nil }
+            let read: FileRead
             do throws(ObjectError) {
-                result = try ObjectLoader.read(bytes: bytes, file: path)
+                read = try ObjectLoader.read(bytes: bytes, file: path, earlier: earlier)
             } catch {
                 w.lastBytesError = error
                 return fail(error, &w)
             }
             w.lastBytesError = nil
             let isFirstLoad = w.succeeded == 0
-            let snapshot = store.install(result.objects)
+            let snapshot: ClusterSnapshot
+            let services: Int, slices: Int, warnings: [String]
+            var metadata: Logger.Metadata = [:]
+            switch read {
+            case .whole(let result):
+                snapshot = store.install(result.objects)
+                w.memo = nil
+                (services, slices, warnings) = (result.objects.services.count, result.objects.endpointSlices.count, result.warnings)
+            case .list(let list):
+                if list.incremental, let applied = store.apply(list.changes) {
+                    snapshot = applied
+                } else {
+                    snapshot = store.install(list.decoded)
+                }
+                w.memo = (list.memo, snapshot.generation)
+                (services, slices, warnings) = (list.memo.count(.service), list.memo.count(.endpointSlice), list.warnings)
+                metadata["cluster.items_decoded"] = "\(list.decodedItems)"
+            }
             if !isFirstLoad, let changed = w.fingerprint?.changedAt {
                 eventToAnswer.recordNanoseconds(max(0, WallClock.nanosecondsSinceEpoch() - changed))
             }
             w.succeeded += 1; w.lastError = nil
             succeeded.increment()
-            logger.info("cluster state loaded", metadata: [
+            metadata.merge([
                 "cluster.file": "\(path)",
                 "cluster.generation": "\(snapshot.generation)",
-                "cluster.services": "\(result.objects.services.count)",
-                "cluster.endpointslices": "\(result.objects.endpointSlices.count)",
+                "cluster.services": "\(services)",
+                "cluster.endpointslices": "\(slices)",
                 "cluster.node": "\(snapshot.node?.name ?? "-")",
-            ])
-            for warning in result.warnings {
+            ]) { $1 }
+            logger.info("cluster state loaded", metadata: metadata)
+            for warning in warnings {
                 logger.debug("cluster state: \(warning)", metadata: ["cluster.file": "\(path)"])
             }
             return .reloaded(generation: snapshot.generation)
@@ -205,26 +235,28 @@ public final class FileSource: Sendable {
 /// Two 64-bit multiplicative hashes (FNV-1a's step, and the same walk with another odd multiplier)
 /// over the bytes eight at a time, and the length: equal contents have equal digests; different ones
 /// almost never do. A byte at a time it was 18 % of a 30 MB file's reload.
-struct ContentDigest: Equatable {
+struct ContentDigest: Hashable {
     var count: Int
     var a: UInt64
     var b: UInt64
 
     init(_ bytes: [UInt8]) {
+        self = bytes.withUnsafeBytes(ContentDigest.init(raw:))
+    }
+
+    init(raw: UnsafeRawBufferPointer) {
         var a: UInt64 = 0xcbf2_9ce4_8422_2325, b: UInt64 = 0x6c62_272e_07bb_0142
         func mix(_ word: UInt64) {
             a = (a ^ word) &* 0x0000_0100_0000_01b3
             b = (b ^ word) &* 0x9e37_79b9_7f4a_7c15
             a ^= a >> 29   // folds the high bits down, which the next word's multiply would not reach
         }
-        bytes.withUnsafeBytes { raw in
-            let words = raw.count / 8
-            for i in 0..<words { mix(raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)) }
-            var tail: UInt64 = 0
-            for byte in raw[(words * 8)...].reversed() { tail = tail << 8 | UInt64(byte) }
-            mix(tail)
-        }
-        count = bytes.count; self.a = a; self.b = b
+        let words = raw.count / 8
+        for i in 0..<words { mix(raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)) }
+        var tail: UInt64 = 0
+        for byte in raw[(words * 8)...].reversed() { tail = tail << 8 | UInt64(byte) }
+        mix(tail)
+        count = raw.count; self.a = a; self.b = b
     }
 }
 
@@ -247,10 +279,16 @@ struct FileFingerprint: Equatable {
         max(Int64(mtime.0) * 1_000_000_000 + Int64(mtime.1), Int64(ctime.0) * 1_000_000_000 + Int64(ctime.1))
     }
 
-    /// Whether a write could still hide behind this same `stat`: on a filesystem with coarse
-    /// timestamps, a same-size rewrite within the tick of the last change looks unchanged. Past two
-    /// seconds it cannot, so the settle polls stop re-reading (a 30 MB file five times per change).
-    var mayHideAWrite: Bool { WallClock.nanosecondsSinceEpoch() - changedAt < 2_000_000_000 }
+    /// Whether a write could hide behind this same `stat` after a read that began at `readAt`: a
+    /// same-size rewrite within the timestamp tick of the last change looks unchanged. A write
+    /// after the read began is stamped at least that late, less one tick: it shows once the read
+    /// began a tick after the change. Timestamps with a sub-second part tick with the kernel's coarse
+    /// clock (at most 10 ms); whole seconds may come from a coarse filesystem (FAT: 2 s). So a big
+    /// file renamed into place and read a poll later is not read again on every settle poll.
+    func mayHideAWrite(readAt: Int64) -> Bool {
+        let fine = mtime.1 != 0 || ctime.1 != 0
+        return readAt - changedAt < (fine ? 50_000_000 : 2_000_000_000)
+    }
 
     /// `stat` following symlinks; nil when the path cannot be stat'ed.
     init?(statOf path: String) {

@@ -90,11 +90,22 @@ public enum ObjectLoader {
 
 /// Accumulates objects across documents and checks for duplicates.
 struct ObjectReader {
+    /// What reading one object produced.
+    enum Outcome: Equatable {
+        case object(ObjectRef)
+        /// A kind DNS does not use, by its label (`Deployment (apps/v1)`).
+        case ignored(String)
+        /// A Pod without IPs of its own (host network, not yet scheduled).
+        case skipped
+    }
+
     let rules: ObjectRules
     var objects = ClusterObjects()
     var ignored: [String: Int] = [:]
     var ignoredOrder: [String] = []
-    var seen = Set<String>()
+    var seen = Set<ObjectRef>()
+    /// The outcome of each object read since the caller last emptied it (a list item may hold a list).
+    var produced: [Outcome] = []
 
     init(rules: ObjectRules) { self.rules = rules }
 
@@ -130,41 +141,59 @@ struct ObjectReader {
         case ("Namespace", "v1"): try add(rules.readNamespace(scoped))
         case ("Pod", "v1"):
             let read = try rules.readPod(scoped)
-            if read.ownsIPs { try add((read.pod, read.field)) }
+            if read.ownsIPs { try add((read.pod, read.field)) } else { produced.append(.skipped) }
         default:
             let label = apiVersion.map { "\(kind) (\($0))" } ?? kind
-            if ignored[label] == nil { ignoredOrder.append(label) }
-            ignored[label, default: 0] += 1
+            ignore(label)
+            produced.append(.ignored(label))
         }
     }
 
     /// The apiVersion a hand-written object without one is read as.
     static let defaultVersion = ["Service": "v1", "EndpointSlice": "discovery.k8s.io/v1", "Node": "v1", "Namespace": "v1", "Pod": "v1"]
 
-    private mutating func unique<V>(_ field: Field<V>, _ key: String) throws(ObjectError) {
-        guard seen.insert(field.object.kind + " " + key).inserted else {
+    private mutating func ignore(_ label: String) {
+        if ignored[label] == nil { ignoredOrder.append(label) }
+        ignored[label, default: 0] += 1
+    }
+
+    /// Counts what an unchanged item produced when it was last read, without reading it again; false
+    /// when its object is already in (a duplicate, which only reading the item can report).
+    mutating func reuse(_ outcome: Outcome) -> Bool {
+        switch outcome {
+        case .object(let ref): return seen.insert(ref).inserted
+        case .ignored(let label): ignore(label)
+        case .skipped: break
+        }
+        return true
+    }
+
+    private mutating func unique<V>(_ field: Field<V>, _ ref: ObjectRef) throws(ObjectError) {
+        guard seen.insert(ref).inserted else {
+            let key = ref.namespace.isEmpty ? ref.name : "\(ref.namespace)/\(ref.name)"
             throw field["metadata"]["name"].fail("duplicate \(field.object.kind) \(key)")
         }
+        produced.append(.object(ref))
     }
 
     mutating func add<V>(_ read: (Service, Field<V>)) throws(ObjectError) {
-        try unique(read.1, read.0.key.description)
+        try unique(read.1, ClusterObject.service(read.0).id)
         objects.services.append(read.0)
     }
     mutating func add<V>(_ read: (EndpointSlice, Field<V>)) throws(ObjectError) {
-        try unique(read.1, "\(read.0.service.namespace)/\(read.0.name)")
+        try unique(read.1, read.0.ref)
         objects.endpointSlices.append(read.0)
     }
     mutating func add<V>(_ read: (Node, Field<V>)) throws(ObjectError) {
-        try unique(read.1, read.0.name)
+        try unique(read.1, ObjectRef(kind: .node, namespace: "", name: read.0.name))
         objects.nodes.append(read.0)
     }
     mutating func add<V>(_ read: (String, Field<V>)) throws(ObjectError) {
-        try unique(read.1, read.0)
+        try unique(read.1, ObjectRef(kind: .namespace, namespace: "", name: read.0))
         objects.namespaces.append(read.0)
     }
     mutating func add<V>(_ read: (Pod, Field<V>)) throws(ObjectError) {
-        try unique(read.1, "\(read.0.namespace)/\(read.0.name)")
+        try unique(read.1, read.0.ref)
         objects.pods.append(read.0)
     }
 }
