@@ -80,17 +80,35 @@ struct ClusterIndexes: Sendable {
     /// changed, what is equal is left alone (and its answers with it).
     mutating func replace(_ kind: ObjectKind, with objects: [ClusterObject], _ changed: inout ChangeRecorder) {
         let incoming = objects.filter { $0.id.kind == kind }
-        let keep = Set(incoming.map(\.id))
-        let present: [ObjectRef]
-        switch kind {
-        case .service: present = services.keys.map { ObjectRef(kind: .service, namespace: $0.namespace, name: $0.name) }
-        case .endpointSlice: present = sliceOwners.keys
-        case .namespace: present = namespaceObjects.map { ObjectRef(kind: .namespace, namespace: "", name: $0) }
-        case .node: present = nodeNames.map { ObjectRef(kind: .node, namespace: "", name: $0) }
-        case .pod: present = pods.keys
-        }
-        for ref in present where !keep.contains(ref) { apply(.delete(ref), &changed) }
+        remove(kind, except: Set(incoming.map(\.id)), &changed)
         for object in incoming { apply(.upsert(object), &changed) }
+    }
+
+    /// Deletes every object of `kind` that `keep` does not name.
+    mutating func remove(_ kind: ObjectKind, except keep: Set<ObjectRef>, _ changed: inout ChangeRecorder) {
+        for ref in refs(of: kind) where !keep.contains(ref) { apply(.delete(ref), &changed) }
+    }
+
+    /// Every object of `kind` held.
+    func refs(of kind: ObjectKind) -> [ObjectRef] {
+        switch kind {
+        case .service: services.keys.map { ObjectRef(kind: .service, namespace: $0.namespace, name: $0.name) }
+        case .endpointSlice: sliceOwners.keys
+        case .namespace: namespaceObjects.map { ObjectRef(kind: .namespace, namespace: "", name: $0) }
+        case .node: nodeNames.map { ObjectRef(kind: .node, namespace: "", name: $0) }
+        case .pod: pods.keys
+        }
+    }
+
+    /// Whether `object` is held exactly as it is (an upsert of it would change nothing).
+    func holds(_ object: ClusterObject) -> Bool {
+        switch object {
+        case .service(let s): services[s.key] == s
+        case .endpointSlice(let e): sliceOwners[e.ref] == e.service && slicesByService[e.service]?.first(where: { $0.name == e.name }) == e
+        case .namespace(let n): namespaceObjects.contains(n.asciiLowercased)
+        case .node(let n): nodes[n.name] == n
+        case .pod(let p): pods[p.ref] == p
+        }
     }
 
     mutating func upsertService(_ s: Service, _ changed: inout ChangeRecorder) {

@@ -83,6 +83,37 @@ public final class SnapshotStore: Sendable {
         }
     }
 
+    /// Upserts `objects` (one page of a relist) and installs the result, only when anything differs:
+    /// a relist mostly meets objects equal to the installed ones. Returns the current snapshot; nil
+    /// before the first install.
+    @discardableResult
+    public func upsert(_ objects: [ClusterObject]) -> ClusterSnapshot? {
+        writer.withLock { w in
+            guard let latest = w.latest else { return nil }
+            let differing = objects.filter { !latest.indexes.holds($0) }
+            if differing.isEmpty { return latest }
+            var indexes = latest.indexes
+            var changed = ChangeRecorder()
+            for object in differing { indexes.apply(.upsert(object), &changed) }
+            return publish(indexes, changes: changed.changes, &w)
+        }
+    }
+
+    /// Deletes every installed object of `kind` that `kept` does not name (the end of a relist whose
+    /// pages were upserted) and installs the result, only when anything was deleted. Returns the
+    /// current snapshot; nil before the first install.
+    @discardableResult
+    public func remove(_ kind: ObjectKind, except kept: Set<ObjectRef>) -> ClusterSnapshot? {
+        writer.withLock { w in
+            guard let latest = w.latest else { return nil }
+            guard latest.indexes.refs(of: kind).contains(where: { !kept.contains($0) }) else { return latest }
+            var indexes = latest.indexes
+            var changed = ChangeRecorder()
+            indexes.remove(kind, except: kept, &changed)
+            return publish(indexes, changes: changed.changes, &w)
+        }
+    }
+
     private func publish(_ indexes: ClusterIndexes, changes: SnapshotChanges,
                          _ w: inout (generation: UInt64, latest: ClusterSnapshot?)) -> ClusterSnapshot {
         w.generation += 1

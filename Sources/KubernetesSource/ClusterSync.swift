@@ -35,10 +35,10 @@ public final class ClusterSync: Sendable {
 
     /// A complete list of `kind` (first list or relist): what it lacks was deleted.
     public func listed(_ kind: ObjectKind, _ objects: [ClusterObject]) {
-        gathering.withLock { g in
+        let firstSync = gathering.withLock { g -> Bool in
             guard var pending = g else {
                 store.replace(kind, with: objects)
-                return
+                return false
             }
             pending.objects = pending.objects.replacing(kind, with: objects)
             pending.listed.insert(kind)
@@ -57,11 +57,33 @@ public final class ClusterSync: Sendable {
                     logger.warning("kubernetes: the own Node is not in the cluster; zone and region are unknown",
                                    metadata: ["kube.node": "\(node)"])
                 }
+                return true
             } else {
                 g = pending
+                return false
             }
         }
         // A list's decoded objects are garbage once indexed (the relist peak, docs/architecture.md).
+        Memory.releaseFreePages()
+        if firstSync { Memory.releaseStartupPages() }
+    }
+
+    /// One page of a relist after the first sync, applied as it arrives (most objects are unchanged
+    /// and change nothing): a relist then holds one page of decoded objects beside the snapshot, not
+    /// the whole list. Adds the page's objects to `seen`; ``relisted(_:seen:)`` ends the relist.
+    /// False before the first sync: then the page must be gathered and handed to ``listed(_:_:)``.
+    public func relistPage(_ objects: [ClusterObject], seen: inout Set<ObjectRef>) -> Bool {
+        gathering.withLock { g in
+            guard g == nil else { return false }
+            for object in objects { seen.insert(object.id) }
+            store.upsert(objects)
+            return true
+        }
+    }
+
+    /// The end of a relist applied page by page: what its pages lacked was deleted meanwhile.
+    public func relisted(_ kind: ObjectKind, seen: Set<ObjectRef>) {
+        gathering.withLock { _ in _ = store.remove(kind, except: seen) }
         Memory.releaseFreePages()
     }
 

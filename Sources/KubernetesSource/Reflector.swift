@@ -36,22 +36,35 @@ public final class Reflector: ServiceLifecycle.Service, Sendable {
         var machine = ReflectorMachine(timing: timing)
         var step = machine.start()
         var pages: [ClusterObject] = []
+        // A relist after the first sync is applied page by page; what it saw, to delete the rest at its end.
+        var relistSeen: Set<ObjectRef>?
         while !Task.isCancelled {
             note(step)
             switch step.action {
             case .list(let token):
-                if token == nil { pages = [] }
+                if token == nil { pages = []; relistSeen = nil }
                 do throws(APIProblem) {
                     let metadata = try await listPage(continueToken: token, into: &pages)
                     metrics.contact(kind); sync.reachability.contact(kind)
+                    if token == nil || relistSeen != nil {
+                        var seen = relistSeen ?? []
+                        relistSeen = nil  // leaves `seen` the only reference: no copy per page
+                        if sync.relistPage(pages, seen: &seen) { relistSeen = seen; pages = [] }
+                    }
                     step = machine.listPage(continueToken: metadata.continueToken, resourceVersion: metadata.resourceVersion)
                 } catch {
                     step = failed(error, &machine)
                 }
             case .install(_, _):
-                sync.listed(kind, pages)
-                logger.debug("kubernetes: listed", metadata: ["kube.resource": "\(resource)", "kube.objects": "\(pages.count)"])
+                if let seen = relistSeen {
+                    sync.relisted(kind, seen: seen)
+                    logger.debug("kubernetes: relisted", metadata: ["kube.resource": "\(resource)", "kube.objects": "\(seen.count)"])
+                } else {
+                    sync.listed(kind, pages)
+                    logger.debug("kubernetes: listed", metadata: ["kube.resource": "\(resource)", "kube.objects": "\(pages.count)"])
+                }
                 pages = []
+                relistSeen = nil
                 step = machine.installed(now: time.nowNanoseconds())
             case .watch(let rv):
                 step = await watch(from: rv, &machine)
