@@ -263,6 +263,7 @@ def api_phase(binary: str, workdir: str, queries: str, results: dict) -> None:
             rv = control.put(objects.service(ns, name, ip))
             return lambda: control.written_at(rv, 10)
         delays, missed = measure_changes(fedns, change, "API")
+        results["rss_loaded_mb"] = memory_kb(fedns.proc.pid)["VmRSS"] / 1024
         results["load_api"] = load.stop()
         results["api_delays"], results["api_missed"] = delays, missed
     except Exception as e:
@@ -313,6 +314,7 @@ def file_phase(binary: str, workdir: str, queries: str, results: dict) -> None:
             items[index[(ns, name)]] = json.dumps(changed, separators=(",", ":")).encode()
             return write()
         delays, missed = measure_changes(fedns, change, "file")
+        results["file_rss_loaded_mb"] = memory_kb(fedns.proc.pid)["VmRSS"] / 1024
         results["load_file"] = load.stop()
         results["file_delays"], results["file_missed"] = delays, missed
     except Exception as e:
@@ -356,12 +358,12 @@ def report(results: dict) -> str:
     lines.append(f"{SERVICES} Services, {ENDPOINTS} endpoints ({SERVICES} EndpointSlices), {NODES} nodes; fedns on "
                  f"CPU {SERVER_CPU}, dnsperf ({RATE} q/s of cluster names), the test API server and the poller on "
                  f"CPU {CLIENT_CPU}.")
-    for key, source in (("load_api", "API"), ("load_file", "file")):
+    for key, source, rss in (("load_api", "API", "rss_loaded_mb"), ("load_file", "file", "file_rss_loaded_mb")):
         load = results.get(key)
         if load:
             rate = load["completed"] / load["seconds"] if load["seconds"] else 0
             lines.append(f"Load during the {source} changes: {load['sent']} queries sent, {load['completed']} answered "
-                         f"({rate:.0f}/s), {load['lost']} lost.")
+                         f"({rate:.0f}/s), {load['lost']} lost; resident at their end {results[rss]:.1f} MB.")
     if "file_first_answer_s" in results:
         lines.append(f"File source: {results['file_mb']:.1f} MB state file; start → first answer "
                      f"{results['file_first_answer_s']:.2f} s; resident after load {results['file_rss_mb']:.1f} MB.")
