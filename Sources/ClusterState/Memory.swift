@@ -44,12 +44,20 @@ public enum Memory {
             text.append(contentsOf: chunk[0..<n])
         }
         close(fd)
-        var candidate: (start: UInt, end: UInt)?
+        for range in startupPageRanges(smaps: text) {
+            _ = madvise(UnsafeMutableRawPointer(bitPattern: range.lowerBound), Int(range.upperBound - range.lowerBound), MADV_DONTNEED)
+        }
+        #endif
+    }
+
+    /// The address ranges of `/proc/PID/smaps` text that ``releaseStartupPages()`` releases: mappings
+    /// of a file, not writable, without a private copy of any page (`Anonymous: 0 kB`).
+    static func startupPageRanges(smaps text: [UInt8]) -> [Range<UInt>] {
+        var out: [Range<UInt>] = []
+        var candidate: Range<UInt>?
         var hasPrivateCopies = false
-        func release() {
-            if let c = candidate, !hasPrivateCopies {
-                _ = madvise(UnsafeMutableRawPointer(bitPattern: c.start), Int(c.end - c.start), MADV_DONTNEED)
-            }
+        func settle() {
+            if let candidate, !hasPrivateCopies { out.append(candidate) }
             candidate = nil; hasPrivateCopies = false
         }
         for line in text.split(separator: 0x0A) {
@@ -60,16 +68,16 @@ public enum Memory {
                 continue
             }
             // `start-end perms offset dev inode path`: a new mapping.
-            release()
+            settle()
             guard fields.count >= 6, fields[1].count == 4, fields[1][fields[1].startIndex + 1] != 0x77,  // not writable
                   fields[5].first == 0x2F,  // a file, not [heap], [stack], [vdso]…
                   let dash = first.firstIndex(of: 0x2D),
                   let start = UInt(String(decoding: first[..<dash], as: UTF8.self), radix: 16),
-                  let end = UInt(String(decoding: first[(dash + 1)...], as: UTF8.self), radix: 16) else { continue }
-            candidate = (start, end)
+                  let end = UInt(String(decoding: first[(dash + 1)...], as: UTF8.self), radix: 16), start < end else { continue }
+            candidate = start..<end
         }
-        release()
-        #endif
+        settle()
+        return out
     }
 
     /// Settles malloc's policy before the first thread starts (`fedns serve`). Measured at 10,000
