@@ -110,9 +110,8 @@ public final class FileSource: Sendable {
     private func checkNow(force: Bool) -> ReloadOutcome {
         let outcome = check(force: force)
         // The file's bytes and decoded objects are garbage once indexed; they are freed by now.
-        if case .reloaded(let generation) = outcome {
+        if case .reloaded = outcome {
             Memory.releaseFreePages()
-            if generation == 1 { Memory.releaseStartupPages() }
         }
         return outcome
     }

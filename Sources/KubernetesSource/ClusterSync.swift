@@ -35,10 +35,10 @@ public final class ClusterSync: Sendable {
 
     /// A complete list of `kind` (first list or relist): what it lacks was deleted.
     public func listed(_ kind: ObjectKind, _ objects: [ClusterObject]) {
-        let firstSync = gathering.withLock { g -> Bool in
+        gathering.withLock { g in
             guard var pending = g else {
                 store.replace(kind, with: objects)
-                return false
+                return
             }
             pending.objects = pending.objects.replacing(kind, with: objects)
             pending.listed.insert(kind)
@@ -57,15 +57,12 @@ public final class ClusterSync: Sendable {
                     logger.warning("kubernetes: the own Node is not in the cluster; zone and region are unknown",
                                    metadata: ["kube.node": "\(node)"])
                 }
-                return true
             } else {
                 g = pending
-                return false
             }
         }
         // A list's decoded objects are garbage once indexed (the relist peak, docs/architecture.md).
         Memory.releaseFreePages()
-        if firstSync { Memory.releaseStartupPages() }
     }
 
     /// One page of a relist after the first sync, applied as it arrives (most objects are unchanged

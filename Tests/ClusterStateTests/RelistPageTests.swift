@@ -41,33 +41,3 @@ import Testing
         #expect(after.sharedTopology.zone == "z1")
     }
 }
-
-/// Which mappings the start-up pages are released from: read-only file mappings of which no page
-/// was copied (a relocated constant would revert to the file's bytes); never anything writable,
-/// anonymous or special. (Calling it is left to the end-to-end tests: every `fedns serve` there
-/// releases its pages after the first load; in the test process it would stall parallel tests.)
-@Suite struct StartupPagesTests {
-    static let smaps = """
-        55650c0a1000-55650d1c5000 r-xp 00000000 fe:00 16225421                   /usr/bin/fedns
-        Size:              17552 kB
-        Rss:                5432 kB
-        Anonymous:             0 kB
-        55650d1c6000-55650d24a000 r--p 01124000 fe:00 16225421                   /usr/bin/fedns
-        Size:                528 kB
-        Anonymous:           528 kB
-        55650d24a000-55650d36e000 rw-p 011a8000 fe:00 16225421                   /usr/bin/fedns
-        Anonymous:          1040 kB
-        7f6ec5400000-7f6ec59d3000 r--p 00000000 fe:00 2268                       /opt/swift/usr/lib/swift/linux/libswiftCore.so
-        Anonymous:             0 kB
-        7f6ebc000000-7f6ebdd4d000 rw-p 00000000 00:00 0 
-        Anonymous:         27452 kB
-        7ffd1a3f2000-7ffd1a3f4000 r-xp 00000000 00:00 0                          [vdso]
-        Anonymous:             0 kB
-        7f6ec3000000-7f6ec3001000 r--p 00000000 fe:00 9                          /tmp/state (deleted)
-        """
-
-    @Test func onlyReadOnlyUncopiedFileMappings() {
-        let ranges = Memory.startupPageRanges(smaps: Array(Self.smaps.utf8))
-        #expect(ranges == [0x55650c0a1000..<0x55650d1c5000, 0x7f6ec5400000..<0x7f6ec59d3000, 0x7f6ec3000000..<0x7f6ec3001000])
-    }
-}
