@@ -157,12 +157,12 @@ struct ForwardTests {
 
     @Test func refusedPortIsServfailWithEDE23() async throws {
         let closed = try await ScriptedUpstream.closedPort(group: group)
+        // A try that timed out would be EDE 22 (no reachable authority): EDE 23 shows the ICMP
+        // port unreachable ended it, well before the 4 s try would have.
         let forward = try forwarder([closed], tryTimeoutMs: 4000, budgetMs: 4900)
-        var response: Response?
-        let elapsed = await seconds { response = await forward.handle(F.request("www.example.com."), next: Self.unused) }
-        #expect(response?.rcode == .servFail)
-        #expect(response?.message.edns?.extendedError == .networkError)
-        #expect(elapsed < 2.5, "ICMP port unreachable ends the try long before its 4 s timeout: \(elapsed) s")
+        let response = await forward.handle(F.request("www.example.com."), next: Self.unused)
+        #expect(response.rcode == .servFail)
+        #expect(response.message.edns?.extendedError == .networkError)
     }
 
     @Test func failoverToTheNextUpstream() async throws {

@@ -98,7 +98,9 @@ final class ScriptedUpstream: Sendable {
     }
 
     /// An address with nothing listening: UDP there draws ICMP port unreachable, TCP a reset.
-    static func closedPort(host: String = "127.0.0.1", group: any EventLoopGroup) async throws -> Upstream {
+    /// On an address of its own by default: a port just closed on 127.0.0.1 is soon handed to another
+    /// test's socket, which then swallows the query instead of the kernel refusing it.
+    static func closedPort(host: String = "127.0.0.66", group: any EventLoopGroup) async throws -> Upstream {
         let ch = try await DatagramBootstrap(group: group).bind(host: host, port: 0).get()
         let port = ch.localAddress!.port!
         try await ch.close()
