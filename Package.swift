@@ -26,6 +26,8 @@ let package = Package(
         .target(name: "NodeSetup"),
         // SCM_RIGHTS for the hand-over of listening sockets (the CMSG macros are not imported into Swift).
         .target(name: "CFDPassing"),
+        // recvmmsg/sendmmsg for the UDP listeners (struct mmsghdr is not imported into Swift).
+        .target(name: "CUDPBatch"),
         // Monotonic time and sleep that tests drive (`ManualClock`), for every part that waits.
         .target(name: "Clocks"),
         .target(name: "DNSWire", dependencies: ["CLDNS", "NameExpansion"]),
@@ -48,7 +50,7 @@ let package = Package(
             "Forward/README.md",
         ]),
         .target(name: "Server", dependencies: [
-            "Clocks", "Resolver", "NodeSetup", "CFDPassing", "DNSWire", "ClusterState", "NameExpansion", "YAMLReader",
+            "Clocks", "Resolver", "NodeSetup", "CFDPassing", "CUDPBatch", "DNSWire", "ClusterState", "NameExpansion", "YAMLReader",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -68,7 +68,8 @@ public final class FednsServer: ServiceLifecycle.Service, Sendable {
         }
         // A successor reads nothing until its cluster state has synced: until then the old process answers.
         let reading = predecessor == nil
-        var dnsChannels: [Channel] = [], udpChannels: [Channel] = [], otherChannels: [Channel] = []
+        var dnsChannels: [Channel] = [], otherChannels: [Channel] = []
+        var udpServers: [UDPSocketServer] = []
         var connectionTables: [TCPConnections] = []
         var bound = Bound(dns: [])
         let admissions = Admissions(access: AccessList(networks: config.allowedNetworks), identityNames: config.identity != nil,
@@ -78,12 +79,11 @@ public final class FednsServer: ServiceLifecycle.Service, Sendable {
             for address in config.effectiveListen {
                 let engine = self.engine, snapshots = self.snapshots
                 let udp = try await UDPListener.bind(address: address, group: group, receiveBuffer: config.receiveBufferBytes,
-                                                     logger: logger, sockets: sockets, reading: reading) {
-                    UDPQueryHandler(engine: engine, snapshots: snapshots, admissions: admissions, pending: pending)
-                }
-                udpChannels += udp
+                                                     logger: logger, sockets: sockets, reading: reading, engine: engine,
+                                                     snapshots: snapshots, admissions: admissions, pending: pending)
+                udpServers += udp
                 // With port 0 the kernel picks one; TCP then takes the same number.
-                let actual = HostPort(host: address.host, port: udp.first?.localAddress?.port ?? address.port)
+                let actual = HostPort(host: address.host, port: udp.first?.port ?? address.port)
                 let connections = TCPConnections(settings: config.tcp)
                 connectionTables.append(connections)
                 let tcp = try await TCPListener.bind(address: actual, group: group, settings: config.tcp, metrics: engine.metrics,
@@ -108,7 +108,8 @@ public final class FednsServer: ServiceLifecycle.Service, Sendable {
                 }
             }
         } catch {
-            for c in udpChannels + dnsChannels + otherChannels { try? await c.close() }
+            for c in dnsChannels + otherChannels { try? await c.close() }
+            for u in udpServers { await u.close() }
             sockets.closeOwned()
             _ = sockets.closeUnused()
             if let predecessor { close(predecessor) }
@@ -126,7 +127,7 @@ public final class FednsServer: ServiceLifecycle.Service, Sendable {
         ])
         if predecessor == nil { serving.set() }
         onBound(bound)
-        let channels = udpChannels + dnsChannels + otherChannels
+        let channels = dnsChannels + otherChannels
 
         if let connection = predecessor {
             let synced = await cancelWhenGracefulShutdown { [snapshots] in
@@ -140,18 +141,20 @@ public final class FednsServer: ServiceLifecycle.Service, Sendable {
                 // Stopped before taking over: the previous process keeps serving.
                 close(connection)
                 for c in channels { try? await c.close() }
+                for u in udpServers { await u.close() }
                 sockets.closeOwned()
                 return
             }
             do { try Handoff.confirm(connection) } catch {
                 logger.warning("hand-over: the previous process did not say it stopped; reading anyway", metadata: ["error": "\(error)"])
             }
+            for u in udpServers { await u.setReading(true) }
             for c in channels { try? await c.setOption(ChannelOptions.autoRead, value: true).get() }
             serving.set()
             logger.info("hand-over: serving the sockets of the previous process")
         }
 
-        let udpToDrain = udpChannels, toClose = dnsChannels + otherChannels, tables = connectionTables
+        let udpToDrain = udpServers, toClose = dnsChannels + otherChannels, tables = connectionTables
         let handoffListener: HandoffListener? = config.handoffSocket.flatMap { path in
             do { return try HandoffListener(path: path) } catch {
                 logger.warning("hand-over: cannot listen for a successor; upgrades will bind anew", metadata: ["error": "\(error)"])
@@ -168,6 +171,7 @@ public final class FednsServer: ServiceLifecycle.Service, Sendable {
         if detectsForwardingLoop, try await engine.detectForwardingLoop() {
             handoffListener?.stop()
             for c in channels { try? await c.close() }
+            for u in udpServers { await u.close() }
             sockets.closeOwned()
             throw ServerError(message: "forwarding loop detected: a query fedns forwarded came back to its own listener "
                 + "(\(bound.dns.map(\.description).joined(separator: ", "))). An upstream forwards to fedns; "
@@ -176,11 +180,12 @@ public final class FednsServer: ServiceLifecycle.Service, Sendable {
         }
 
         let lameduckNanos = UInt64(config.lameduckSeconds * 1_000_000_000)
-        let openChannels = channels
+        let openChannels = channels, openUDP = udpServers
         let handedOver = self.handedOver
         await withGracefulShutdownHandler {
             // Serve until shutdown: wait on the first listener; graceful shutdown closes them all.
             for c in openChannels { try? await c.closeFuture.get() }
+            for u in openUDP { try? await u.closeFuture.get() }
             // Handed over: nothing to serve, the successor owns the sockets. Wait for SIGTERM (the old
             // pod's deletion): exiting now would make the kubelet restart this container, which would take them back.
             if handedOver.isSet { await cancelWhenGracefulShutdown { try? await Task.sleep(for: .seconds(86400 * 365)) } }
@@ -192,6 +197,7 @@ public final class FednsServer: ServiceLifecycle.Service, Sendable {
             Task {
                 try? await Task.sleep(nanoseconds: lameduckNanos)
                 for c in openChannels { c.close(promise: nil) }
+                for u in openUDP { await u.close() }
             }
         }
         sockets.closeOwned()
@@ -199,10 +205,10 @@ public final class FednsServer: ServiceLifecycle.Service, Sendable {
 
     /// The successor took the sockets: stop reading, answer what was read, let accepted TCP connections
     /// finish, then close this process's copies (the kernel sockets live on in the successor).
-    func handOver(udp: [Channel], closing: [Channel], tables: [TCPConnections], pending: PendingAnswers,
+    func handOver(udp: [UDPSocketServer], closing: [Channel], tables: [TCPConnections], pending: PendingAnswers,
                   sockets: ListenerSockets, successor: Int32) async {
         handedOver.set()
-        for c in udp { try? await c.setOption(ChannelOptions.autoRead, value: false).get() }
+        for u in udp { await u.setReading(false) }
         for c in closing { try? await c.close() }
         // Only now may the successor read: one reader at a time.
         try? Handoff.send(successor, Handoff.stopped)
@@ -213,7 +219,7 @@ public final class FednsServer: ServiceLifecycle.Service, Sendable {
         while !(pending.isEmpty && tables.allSatisfy({ $0.count == 0 })), ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(10))
         }
-        for c in udp { try? await c.close() }
+        for u in udp { await u.close() }
         sockets.closeOwned()
         logger.info("hand-over: drained; this process serves nothing and exits on SIGTERM")
     }

@@ -84,16 +84,14 @@ final class RawUDP: @unchecked Sendable {
         stack.snapshots.install(objects)
         let engine = stack.engine, snapshots = stack.snapshots
         let admissions = Admissions(access: AccessList(networks: CIDR.defaultAllowed), identityNames: false, metrics: engine.metrics)
-        let channels = try await UDPListener.bind(address: HostPort(host: "127.0.0.1", port: 0), group: group, receiveBuffer: 1 << 16,
-                                                  logger: logger) {
-            UDPQueryHandler(engine: engine, snapshots: snapshots, admissions: admissions)
-        }
-        let client = RawUDP(port: try #require(channels.first?.localAddress?.port))
+        let servers = try await UDPListener.bind(address: HostPort(host: "127.0.0.1", port: 0), group: group, receiveBuffer: 1 << 16,
+                                                 logger: logger, engine: engine, snapshots: snapshots, admissions: admissions)
+        let client = RawUDP(port: try #require(servers.first?.port))
         do { try await body(client, stack) } catch {
-            for c in channels { try? await c.close() }
+            for s in servers { await s.close() }
             throw error
         }
-        for c in channels { try await c.close() }
+        for s in servers { await s.close() }
     }
 
     struct Change: Sendable, CustomStringConvertible {

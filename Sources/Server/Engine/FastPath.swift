@@ -1,4 +1,7 @@
 import ClusterState
+#if canImport(Glibc)
+import Glibc
+#endif
 import DNSWire
 import NIOCore
 
@@ -106,27 +109,65 @@ extension AnswerTable where Key == PrerenderKey {
 }
 
 /// Whether a client may use this server (`allowedNetworks`): fedns is not an open resolver.
+/// The networks are kept as masked integers, so that judging a client allocates nothing.
 struct AccessList: Sendable {
     let networks: [CIDR]
+    private let v4: [(network: UInt32, mask: UInt32)]
+    private let v6: [(network: UInt128, mask: UInt128)]
+
+    init(networks: [CIDR]) {
+        self.networks = networks
+        v4 = networks.filter { $0.network.count == 4 }.map { cidr in
+            let mask: UInt32 = cidr.prefixLength == 0 ? 0 : ~0 << (32 - cidr.prefixLength)
+            return (cidr.network.reduce(0) { $0 << 8 | UInt32($1) } & mask, mask)
+        }
+        v6 = networks.filter { $0.network.count == 16 }.map { cidr in
+            let mask: UInt128 = cidr.prefixLength == 0 ? 0 : ~0 << (128 - cidr.prefixLength)
+            return (cidr.network.reduce(0) { $0 << 8 | UInt128($1) } & mask, mask)
+        }
+    }
 
     func allows(_ address: SocketAddress?) -> Bool {
         guard let address else { return false }
         switch address {
         case .v4(let a):
-            let v = UInt32(bigEndian: a.address.sin_addr.s_addr)
-            let bytes = [UInt8(v >> 24), UInt8((v >> 16) & 0xff), UInt8((v >> 8) & 0xff), UInt8(v & 0xff)]
-            return networks.contains { $0.contains(bytes) }
+            return allows(ipv4: UInt32(bigEndian: a.address.sin_addr.s_addr))
         case .v6(let a):
-            let bytes = withUnsafeBytes(of: a.address.sin6_addr) { Array($0) }
-            // An IPv4-mapped address (::ffff:a.b.c.d) is judged as IPv4.
-            if bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xff && bytes[11] == 0xff {
-                let v4 = Array(bytes[12..<16])
-                return networks.contains { $0.contains(v4) }
-            }
-            return networks.contains { $0.contains(bytes) }
+            var sin6 = a.address.sin6_addr
+            return allows(ipv6: withUnsafeBytes(of: &sin6) { Self.integer($0) })
         case .unixDomainSocket:
             return true
         }
+    }
+
+    /// The same judgement on a source address as recvmmsg fills it in (a `sockaddr_in` or `sockaddr_in6`).
+    func allows(_ source: UnsafePointer<sockaddr>) -> Bool {
+        switch Int32(source.pointee.sa_family) {
+        case AF_INET:
+            return source.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { allows(ipv4: UInt32(bigEndian: $0.pointee.sin_addr.s_addr)) }
+        case AF_INET6:
+            return source.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { p in
+                var sin6 = p.pointee.sin6_addr
+                return allows(ipv6: withUnsafeBytes(of: &sin6) { Self.integer($0) })
+            }
+        default:
+            return false
+        }
+    }
+
+    private func allows(ipv4 address: UInt32) -> Bool {
+        v4.contains { address & $0.mask == $0.network }
+    }
+
+    private func allows(ipv6 address: UInt128) -> Bool {
+        // An IPv4-mapped address (::ffff:a.b.c.d) is judged as IPv4.
+        if address >> 32 == 0xffff { return allows(ipv4: UInt32(truncatingIfNeeded: address)) }
+        return v6.contains { address & $0.mask == $0.network }
+    }
+
+    /// The 16 bytes of an IPv6 address as one big-endian integer.
+    private static func integer(_ bytes: UnsafeRawBufferPointer) -> UInt128 {
+        bytes.reduce(0) { $0 << 8 | UInt128($1) }
     }
 }
 
@@ -147,6 +188,16 @@ struct Admissions: Sendable {
     let metrics: ServerMetrics
 
     func admit(_ packet: UnsafeRawBufferPointer, from remote: SocketAddress?, tcp: Bool) -> Admission {
+        admit(packet, family: ServerMetrics.Family(remote), tcp: tcp) { access.allows(remote) }
+    }
+
+    /// The same checks on a datagram and its source as recvmmsg fills them in.
+    func admit(_ packet: UnsafeRawBufferPointer, from source: UnsafePointer<sockaddr>) -> Admission {
+        let family: ServerMetrics.Family = Int32(source.pointee.sa_family) == AF_INET6 ? .ipv6 : .ipv4
+        return admit(packet, family: family, tcp: false) { access.allows(source) }
+    }
+
+    private func admit(_ packet: UnsafeRawBufferPointer, family: ServerMetrics.Family, tcp: Bool, allowed: () -> Bool) -> Admission {
         switch Gate.inspect(packet, identityNames: identityNames) {
         case .drop(let reason):
             metrics.drops[reason]?.increment()
@@ -155,8 +206,8 @@ struct Admissions: Sendable {
             metrics.countResponse(tcp: tcp, rcode: rcode)
             return .reply(bytes)
         case .pass(let view):
-            metrics.countRequest(tcp: tcp, family: ServerMetrics.Family(remote), type: view.qtype)
-            guard access.allows(remote) else {
+            metrics.countRequest(tcp: tcp, family: family, type: view.qtype)
+            guard allowed() else {
                 // fedns is not an open resolver.
                 metrics.refusedByACL.increment()
                 metrics.countResponse(tcp: tcp, rcode: .refused)

@@ -2,127 +2,323 @@ import ClusterState
 #if canImport(Glibc)
 import Glibc
 #endif
+import CUDPBatch
 import DNSWire
+import Foundation
 import Logging
 import NIOCore
 import NIOPosix
 import Resolver
 import Synchronization
 
-/// Answers DNS over UDP on one socket. The per-query path for pre-rendered answers runs here,
-/// synchronously, where the datagram is read (docs/architecture.md, the hot path); everything else hops to the engine.
-final class UDPQueryHandler: ChannelInboundHandler {
-    typealias InboundIn = AddressedEnvelope<ByteBuffer>
-    typealias OutboundOut = AddressedEnvelope<ByteBuffer>
+/// One UDP socket served by a thread of its own (docs/architecture.md, the hot path).
+///
+/// The thread reads up to `batchSize` datagrams with one recvmmsg, answers those it can from its
+/// tables into preallocated buffers, and writes the answers with one sendmmsg; only when the socket
+/// is empty does it wait, in poll(), on the socket and an eventfd that wakes it to stop or to
+/// start or stop reading. A query the tables cannot answer is resolved in a task on `slowPathLoop`,
+/// whose completion sends the answer itself (a UDP socket may be written from any thread) and
+/// leaves any answer to keep in the thread's inbox, applied before its next batch.
+final class UDPSocketServer: Sendable {
+    static let batchSize = 32
+    /// Larger datagrams are cut here and the gate sees what is left (FORMERR); as NIO's listener did.
+    static let datagramSize = 4096
+    /// An answer is at most the client's payload (≤ 1232); an error reply of the gate is smaller still.
+    static let answerSize = 2048
 
+    let fd: Int32
+    let port: Int
+    /// Completed when the thread has stopped (after `close`).
+    let closeFuture: EventLoopFuture<Void>
+
+    private let wake: Int32
+    private let closed: EventLoopPromise<Void>
+    private let stopping = Atomic<Bool>(false)
+    private let threadDone = Atomic<Bool>(false)
+    private let reading: Atomic<Bool>
+    /// `setReading` bumps `requested`; the thread publishes in `acknowledged` the last request it has
+    /// acted on, so that `setReading(false)` returns only once no further read will happen.
+    private let requested = Atomic<Int>(0)
+    private let acknowledged = Atomic<Int>(0)
+    /// Answers of the slow path still to be written on `fd`: the socket is closed after the last.
+    private let inflight = Mutex<(count: Int, threadDone: Bool)>((0, false))
+    private let inbox = Mutex<[TableStore]>([])
+    private let inboxCount = Atomic<Int>(0)
+
+    /// An answer the slow path derived, for the thread's tables.
+    enum TableStore: Sendable {
+        case prerendered(PrerenderKey, AnswerEpoch, PrerenderedAnswer, AnswerDependencies)
+        case cached(CachedAnswerKey, AnswerEpoch, CachedAnswer, AnswerDependencies)
+    }
+
+    /// Serves `fd` (now owned: closed after `close()` and the last answer) from a new thread.
+    init(fd: Int32, reading: Bool, engine: QueryEngine, snapshots: SnapshotStore, admissions: Admissions,
+         pending: PendingAnswers, slowPathLoop: any EventLoop) throws {
+        let wake = fedns_eventfd()
+        guard wake >= 0 else { throw ServerError(message: "eventfd: \(String(cString: strerror(errno)))") }
+        guard let batch = fedns_udp_batch_create(Int32(Self.batchSize), Self.datagramSize, Self.answerSize) else {
+            Glibc.close(wake)
+            throw ServerError(message: "UDP listener: out of memory for its buffers")
+        }
+        self.fd = fd
+        self.port = ListeningSocket.localPort(fd) ?? 0
+        self.wake = wake
+        self.reading = Atomic(reading)
+        closed = slowPathLoop.makePromise(of: Void.self)
+        closeFuture = closed.futureResult
+        let loop = UDPLoop(server: nil, batch: batch, engine: engine, snapshots: snapshots, admissions: admissions,
+                           pending: pending, executor: EventLoopTaskExecutor(loop: slowPathLoop))
+        let thread = Thread { [self] in
+            loop.server = self
+            run(loop)
+            loop.server = nil
+        }
+        thread.name = "fedns-udp"
+        thread.start()
+    }
+
+    /// Starts or stops reading; stopping returns once the thread reads no more (a hand-over's
+    /// "stopped" must not be said while this process may still take a datagram).
+    func setReading(_ on: Bool) async {
+        reading.store(on, ordering: .sequentiallyConsistent)
+        let request = requested.add(1, ordering: .sequentiallyConsistent).newValue
+        signal()
+        while acknowledged.load(ordering: .sequentiallyConsistent) < request, !threadDone.load(ordering: .sequentiallyConsistent) {
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+    }
+
+    /// Stops the thread and waits for it. The socket itself is left alone: a successor may hold
+    /// the same kernel socket, so it is never shut down, only this descriptor closed.
+    func close() async {
+        guard !stopping.exchange(true, ordering: .sequentiallyConsistent) else {
+            try? await closeFuture.get()
+            return
+        }
+        signal()
+        try? await closeFuture.get()
+        // Only now: a close before the thread had stopped could let another descriptor take this number.
+        Glibc.close(wake)
+    }
+
+    private func signal() {
+        var one: UInt64 = 1
+        _ = write(wake, &one, 8)
+    }
+
+    private func run(_ loop: UDPLoop) {
+        var fds = [pollfd(fd: wake, events: Int16(POLLIN), revents: 0), pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
+        while !stopping.load(ordering: .sequentiallyConsistent) {
+            let request = requested.load(ordering: .sequentiallyConsistent)
+            let on = reading.load(ordering: .sequentiallyConsistent)
+            acknowledged.store(request, ordering: .sequentiallyConsistent)
+            guard on else {
+                waitForEvents(&fds, count: 1)
+                continue
+            }
+            let received = fedns_udp_receive(loop.batch, fd)
+            guard received > 0 else {
+                if received < 0, errno != EAGAIN, errno != EWOULDBLOCK, errno != EINTR {
+                    // Not expected on a bound UDP socket (ENOMEM…): do not spin on it.
+                    poll(nil, 0, 10)
+                }
+                waitForEvents(&fds, count: 2)
+                continue
+            }
+            if inboxCount.load(ordering: .acquiring) > 0 {
+                let stores = inbox.withLock { s in defer { s.removeAll(keepingCapacity: true) }; return s }
+                inboxCount.store(0, ordering: .releasing)
+                loop.apply(stores)
+            }
+            loop.answer(count: Int(received), on: fd)
+        }
+        fedns_udp_batch_destroy(loop.batch)
+        let closeNow = inflight.withLock { state in
+            state.threadDone = true
+            return state.count == 0
+        }
+        if closeNow { Glibc.close(fd) }
+        threadDone.store(true, ordering: .sequentiallyConsistent)
+        closed.succeed(())
+    }
+
+    /// Waits in poll() for the eventfd (and the socket when `count` is 2), and clears the eventfd.
+    private func waitForEvents(_ fds: inout [pollfd], count: Int) {
+        for i in fds.indices { fds[i].revents = 0 }
+        guard poll(&fds, nfds_t(count), -1) > 0 else { return }
+        if fds[0].revents != 0 {
+            var value: UInt64 = 0
+            _ = read(wake, &value, 8)
+        }
+    }
+
+    // MARK: the slow path's side, on other threads
+
+    fileprivate func beginAnswer() {
+        inflight.withLock { $0.count += 1 }
+    }
+
+    /// Sends a slow-path answer to `source` and queues what it leaves for the tables.
+    fileprivate func finishAnswer(_ bytes: [UInt8], to source: sockaddr_storage, length: socklen_t, stores: [TableStore]) {
+        // Before the answer: the client's next query must meet the table with this answer in it.
+        if !stores.isEmpty {
+            inbox.withLock { $0.append(contentsOf: stores) }
+            inboxCount.add(stores.count, ordering: .releasing)
+        }
+        var destination = source
+        _ = bytes.withUnsafeBytes { data in
+            withUnsafePointer(to: &destination) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, data.baseAddress, data.count, 0, $0, length) }
+            }
+        }
+        let closeNow = inflight.withLock { state in
+            state.count -= 1
+            return state.threadDone && state.count == 0
+        }
+        if closeNow { Glibc.close(fd) }
+    }
+}
+
+/// The state one listener thread owns: its batch buffers and answer tables (no lock: only that
+/// thread touches them).
+private final class UDPLoop: @unchecked Sendable {
+    weak var server: UDPSocketServer?
+    let batch: OpaquePointer
     let engine: QueryEngine
     let snapshots: SnapshotStore
     let admissions: Admissions
+    let pending: PendingAnswers
+    let executor: EventLoopTaskExecutor
     let table = PrerenderTable()
     let cachedAnswers = CachedAnswerTable()
-    /// Queries read but not yet answered (a hand-over waits for them before closing the sockets).
-    let pending: PendingAnswers
-    private var executor: EventLoopTaskExecutor?
 
-    init(engine: QueryEngine, snapshots: SnapshotStore, admissions: Admissions, pending: PendingAnswers = PendingAnswers()) {
+    init(server: UDPSocketServer?, batch: OpaquePointer, engine: QueryEngine, snapshots: SnapshotStore, admissions: Admissions,
+         pending: PendingAnswers, executor: EventLoopTaskExecutor) {
+        self.server = server
+        self.batch = batch
         self.engine = engine
         self.snapshots = snapshots
         self.admissions = admissions
         self.pending = pending
+        self.executor = executor
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let envelope = unwrapInboundIn(data)
+    func apply(_ stores: [UDPSocketServer.TableStore]) {
+        for store in stores {
+            switch store {
+            case .prerendered(let key, let epoch, let answer, let dependencies):
+                table.store(answer, for: key, epoch: epoch, dependencies: dependencies)
+            case .cached(let key, let epoch, let answer, let dependencies):
+                cachedAnswers.store(answer, for: key, epoch: epoch, dependencies: dependencies)
+            }
+        }
+    }
+
+    /// Answers the `count` datagrams of the batch: the table's answers and the gate's replies go out
+    /// together in one sendmmsg, the rest to the slow path.
+    func answer(count: Int, on fd: Int32) {
         let metrics = engine.metrics
         let received = NIODeadline.now()
-        let buffer = envelope.data
-        switch buffer.withUnsafeReadableBytes({ admissions.admit($0, from: envelope.remoteAddress, tcp: false) }) {
-        case .dropped:
-            return
-        case .reply(let bytes):
-            send(bytes, to: envelope.remoteAddress, context: context)
-        case .query(let view):
-            if answerFromTable(buffer: buffer, view: view, to: envelope.remoteAddress, context: context) {
-                metrics.udp.duration.recordNanoseconds((NIODeadline.now() - received).nanoseconds)
-                return
+        var fromTables = 0
+        for i in 0..<count {
+            var length = 0
+            var sourceLength: socklen_t = 0
+            let packet = UnsafeRawBufferPointer(start: fedns_udp_packet(batch, Int32(i), &length), count: length)
+            let source = fedns_udp_source(batch, Int32(i), &sourceLength)!
+            let out = UnsafeMutableRawBufferPointer(start: fedns_udp_answer_buffer(batch, Int32(i)), count: UDPSocketServer.answerSize)
+            switch admissions.admit(packet, from: source) {
+            case .dropped:
+                continue
+            case .reply(let bytes):
+                if bytes.count <= out.count {
+                    out.copyBytes(from: bytes)
+                    fedns_udp_queue(batch, Int32(i), bytes.count)
+                } else {
+                    bytes.withUnsafeBytes { _ = sendto(fd, $0.baseAddress, $0.count, 0, source, sourceLength) }
+                }
+            case .query(let view):
+                if let written = answerFromTable(packet, view: view, into: out) {
+                    fedns_udp_queue(batch, Int32(i), written)
+                    fromTables += 1
+                } else {
+                    resolveSlowly(packet, view: view, source: source, sourceLength: sourceLength, received: received)
+                }
             }
-            resolveSlowly(buffer: buffer, view: view, to: envelope.remoteAddress, received: received, context: context)
+        }
+        fedns_udp_send(batch, fd)
+        if fromTables > 0 {
+            let elapsed = (NIODeadline.now() - received).nanoseconds
+            for _ in 0..<fromTables { metrics.udp.duration.recordNanoseconds(elapsed) }
         }
     }
 
     /// The hot path: a pre-rendered cluster answer, or a fresh answer of the cache with its TTLs
-    /// counted down, patched with the query's ID, question and flags.
-    private func answerFromTable(buffer: ByteBuffer, view: QueryView, to remote: SocketAddress, context: ChannelHandlerContext) -> Bool {
+    /// counted down, patched with the query's ID, question and flags. Returns the answer's length.
+    private func answerFromTable(_ packet: UnsafeRawBufferPointer, view: QueryView, into out: UnsafeMutableRawBufferPointer) -> Int? {
         let snapshot = snapshots.current
         let configEpoch = engine.configEpoch
         if let snapshot,
            let answer = table.lookup(PrerenderKey(name: view.lowercasedWireName, type: view.qtype.rawValue),
                                      snapshot: snapshot, config: configEpoch),
-           send(answer, age: 0, for: buffer, view: view, to: remote, context: context) {
+           let written = answer.write(query: packet, view: view, into: out, limit: view.udpLimit, age: 0) {
             engine.metrics.prerenderedHits.increment()
-            return true
+            engine.metrics.countResponse(tcp: false, rcode: answer.rcode)
+            return written
         }
         guard view.qclass == .in,
               let (cached, age) = cachedAnswers.lookup(CachedAnswerKey(view), snapshot: snapshot, config: configEpoch),
-              send(cached.answer, age: age, for: buffer, view: view, to: remote, context: context) else { return false }
+              let written = cached.answer.write(query: packet, view: view, into: out, limit: view.udpLimit, age: age) else { return nil }
         cached.countHit()
-        return true
+        engine.metrics.countResponse(tcp: false, rcode: cached.answer.rcode)
+        return written
     }
 
-    /// Writes `answer` for the query in `buffer`; false when it does not fit this query (then the slow path answers).
-    private func send(_ answer: PrerenderedAnswer, age: UInt32, for buffer: ByteBuffer, view: QueryView, to remote: SocketAddress,
-                      context: ChannelHandlerContext) -> Bool {
-        var out = context.channel.allocator.buffer(capacity: view.udpLimit)
-        let written = buffer.withUnsafeReadableBytes { query in
-            out.writeWithUnsafeMutableBytes(minimumWritableBytes: view.udpLimit) { dest in
-                answer.write(query: query, view: view, into: dest, limit: view.udpLimit, age: age) ?? 0
-            }
-        }
-        guard written > 0 else { return false }
-        engine.metrics.countResponse(tcp: false, rcode: answer.rcode)
-        context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: remote, data: out)), promise: nil)
-        return true
-    }
-
-    private func resolveSlowly(buffer: ByteBuffer, view: QueryView, to remote: SocketAddress, received: NIODeadline,
-                               context: ChannelHandlerContext) {
-        let packet = Array(buffer.readableBytesView)
-        let engine = self.engine
-        let loop = context.eventLoop
-        let bound = NIOLoopBound((self, context), eventLoop: loop)
-        let client = remote.ipAddress
-        let executor = self.executor ?? EventLoopTaskExecutor(loop: loop)
-        self.executor = executor
-        let pending = self.pending
+    private func resolveSlowly(_ bytes: UnsafeRawBufferPointer, view: QueryView, source: UnsafePointer<sockaddr>, sourceLength: socklen_t,
+                               received: NIODeadline) {
+        guard let server else { return }
+        let packet = Array(bytes)
+        var storage = sockaddr_storage()
+        withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: UnsafeRawBufferPointer(start: source, count: Int(sourceLength))) }
+        let client = Self.text(of: source)
+        let engine = self.engine, pending = self.pending
         pending.begin()
-        Task(executorPreference: executor) {
+        server.beginAnswer()
+        Task(executorPreference: executor) { [storage] in
             let outcome = await engine.resolve(packet: packet, view: view, transport: .udp, client: client, sizeLimit: view.udpLimit)
-            loop.runOnLoop {
-                let (handler, context) = bound.value
-                if let (epoch, answer, dependencies) = outcome.prerendered {
-                    handler.table.store(answer, for: PrerenderKey(name: view.lowercasedWireName, type: view.qtype.rawValue), epoch: epoch,
-                                        dependencies: dependencies)
-                }
-                if let (epoch, cached, dependencies) = outcome.cached, view.qclass == .in {
-                    handler.cachedAnswers.store(cached, for: CachedAnswerKey(view), epoch: epoch, dependencies: dependencies)
-                }
-                engine.metrics.countResponse(tcp: false, rcode: outcome.rcode)
-                let written = loop.makePromise(of: Void.self)
-                written.futureResult.whenComplete { _ in pending.end() }
-                handler.send(outcome.bytes, to: remote, context: context, promise: written)
-                engine.metrics.udp.duration.recordNanoseconds((NIODeadline.now() - received).nanoseconds)
+            var stores: [UDPSocketServer.TableStore] = []
+            if let (epoch, answer, dependencies) = outcome.prerendered {
+                stores.append(.prerendered(PrerenderKey(name: view.lowercasedWireName, type: view.qtype.rawValue), epoch, answer, dependencies))
             }
+            if let (epoch, cached, dependencies) = outcome.cached, view.qclass == .in {
+                stores.append(.cached(CachedAnswerKey(view), epoch, cached, dependencies))
+            }
+            engine.metrics.countResponse(tcp: false, rcode: outcome.rcode)
+            server.finishAnswer(outcome.bytes, to: storage, length: sourceLength, stores: stores)
+            engine.metrics.udp.duration.recordNanoseconds((NIODeadline.now() - received).nanoseconds)
+            pending.end()
         }
     }
 
-    private func send(_ bytes: [UInt8], to remote: SocketAddress, context: ChannelHandlerContext,
-                      promise: EventLoopPromise<Void>? = nil) {
-        let out = context.channel.allocator.buffer(bytes: bytes)
-        context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: remote, data: out)), promise: promise)
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
-        // A UDP socket reports ICMP errors here; they concern one datagram, never the listener.
+    /// The client's address as text (for the chain's pod lookups), as NIO's `SocketAddress.ipAddress` gives it.
+    static func text(of source: UnsafePointer<sockaddr>) -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        let ok: UnsafePointer<CChar>?
+        switch Int32(source.pointee.sa_family) {
+        case AF_INET:
+            ok = source.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { p in
+                var a = p.pointee.sin_addr
+                return inet_ntop(AF_INET, &a, &buffer, socklen_t(buffer.count))
+            }
+        case AF_INET6:
+            ok = source.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { p in
+                var a = p.pointee.sin6_addr
+                return inet_ntop(AF_INET6, &a, &buffer, socklen_t(buffer.count))
+            }
+        default:
+            return nil
+        }
+        guard ok != nil else { return nil }
+        return String(cString: buffer)
     }
 }
 
@@ -135,59 +331,57 @@ final class PendingAnswers: Sendable {
     var isEmpty: Bool { count.load(ordering: .relaxed) <= 0 }
 }
 
-/// One UDP socket per event loop on the same address, spread by the kernel with SO_REUSEPORT, or the
-/// sockets a previous process handed over (one channel each, spread over the loops: every one must be read).
+/// One UDP socket per event loop of `group` on the same address, spread by the kernel with
+/// SO_REUSEPORT, or the sockets a previous process handed over (every one must be read), each
+/// served by a thread of its own (`UDPSocketServer`).
 struct UDPListener {
     /// - Parameters:
     ///   - receiveBuffer: SO_RCVBUF for each socket (`receiveBuffer`); a kernel cap is logged.
-    ///   - reading: false leaves the sockets unread until `autoRead` is set (a successor waiting for its cluster sync).
+    ///   - reading: false leaves the sockets unread until `setReading(true)` (a successor waiting for its cluster sync).
+    ///   - group: one socket per loop; the slow path of each socket runs on one of them.
     static func bind(address: HostPort, group: MultiThreadedEventLoopGroup, receiveBuffer: Int, logger: Logger,
-                     sockets: ListenerSockets = ListenerSockets(), reading: Bool = true,
-                     makeHandler: @escaping @Sendable () -> UDPQueryHandler) async throws -> [Channel] {
-        var channels: [Channel] = []
+                     sockets: ListenerSockets = ListenerSockets(), reading: Bool = true, engine: QueryEngine,
+                     snapshots: SnapshotStore, admissions: Admissions, pending: PendingAnswers = PendingAnswers()) async throws -> [UDPSocketServer] {
+        var servers: [UDPSocketServer] = []
         var port = address.port
         let inherited = sockets.take(ListenerKey(kind: "dns-udp", host: address.host, port: address.port))
         let loops = Array(group.makeIterator())
         let count = inherited.isEmpty ? loops.count : inherited.count
-        for i in 0..<count {
-            let fd = inherited.isEmpty ? try ListeningSocket.udp(HostPort(host: address.host, port: port)) : inherited[i]
-            let channel: Channel
-            do {
-                channel = try await DatagramBootstrap(group: loops[i % loops.count])
-                    .channelOption(ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 4096))
-                    .channelOption(ChannelOptions.datagramVectorReadMessageCount, value: 32)
-                    .channelOption(ChannelOptions.autoRead, value: reading)
-                    .channelInitializer { channel in
-                        channel.eventLoop.makeCompletedFuture {
-                            try channel.pipeline.syncOperations.addHandler(makeHandler())
-                        }
-                    }
-                    .withBoundSocket(fd).get()
-            } catch {
-                close(fd)
-                throw error
+        do {
+            for i in 0..<count {
+                let fd = inherited.isEmpty ? try ListeningSocket.udp(HostPort(host: address.host, port: port)) : inherited[i]
+                // With port 0 the first socket gets a kernel-chosen port; the others must share it.
+                port = ListeningSocket.localPort(fd) ?? port
+                do {
+                    try sockets.record(ListenerKey(kind: "dns-udp", host: address.host, port: port), fd: fd)
+                    servers.append(try UDPSocketServer(fd: fd, reading: reading, engine: engine, snapshots: snapshots,
+                                                       admissions: admissions, pending: pending, slowPathLoop: loops[i % loops.count]))
+                } catch {
+                    close(fd)
+                    throw error
+                }
             }
-            // With port 0 the first socket gets a kernel-chosen port; the others must share it.
-            port = ListeningSocket.localPort(fd) ?? port
-            try sockets.record(ListenerKey(kind: "dns-udp", host: address.host, port: port), fd: fd)
-            channels.append(channel)
+        } catch {
+            for server in servers { await server.close() }
+            throw error
         }
-        await setReceiveBuffer(receiveBuffer, on: channels, address: address, logger: logger)
-        return channels
+        setReceiveBuffer(receiveBuffer, on: servers.map(\.fd), address: address, logger: logger)
+        return servers
     }
 
     /// SO_RCVBUFFORCE passes net.core.rmem_max when fedns may (CAP_NET_ADMIN); else SO_RCVBUF, which
     /// the kernel caps there. The kernel doubles the value for its bookkeeping and reports the double.
-    static func setReceiveBuffer(_ bytes: Int, on channels: [Channel], address: HostPort, logger: Logger) async {
+    static func setReceiveBuffer(_ bytes: Int, on fds: [Int32], address: HostPort, logger: Logger) {
         var granted: [Int] = []
-        for channel in channels {
-            let value = SocketOptionValue(clamping: bytes)
-            do {
-                try await channel.setOption(ChannelOptions.socketOption(NIOBSDSocket.Option(rawValue: SO_RCVBUFFORCE)), value: value).get()
-            } catch {
-                try? await channel.setOption(ChannelOptions.socketOption(.so_rcvbuf), value: value).get()
+        let size = socklen_t(MemoryLayout<Int32>.size)
+        for fd in fds {
+            var value = Int32(clamping: bytes)
+            if setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &value, size) != 0 {
+                _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &value, size)
             }
-            granted.append(Int((try? await channel.getOption(ChannelOptions.socketOption(.so_rcvbuf)).get()) ?? 0))
+            var got: Int32 = 0
+            var length = size
+            granted.append(getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &length) == 0 ? Int(got) : 0)
         }
         let metadata: Logger.Metadata = ["dns.listen": "\(address)", "dns.receive_buffer_requested": "\(bytes)",
                                          "dns.receive_buffer": "\(granted.min() ?? 0)"]
