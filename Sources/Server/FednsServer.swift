@@ -240,7 +240,7 @@ public final class FednsServer: ServiceLifecycle.Service, Sendable {
                 return (.ok, "text/plain", Array("OK\n".utf8))
             }]
         default:
-            let exposition = registry.map { MetricsExposition(registry: $0, dnsPort: dnsPort) }
+            let exposition = registry.map { MetricsExposition(registry: $0, dnsPort: dnsPort, server: engine.metrics) }
             return ["/metrics": {
                 kernelDrops.refresh()
                 return (.ok, "text/plain; version=0.0.4; charset=utf-8", exposition?.render(ready: notReady() == nil) ?? [])

@@ -23,14 +23,19 @@ struct MetricsExposition: Sendable {
 
     let registry: PrometheusCollectorRegistry
     let coreDNS: CoreDNSSeries
+    /// The server's own series that are summed when scraped (the listener threads' counts).
+    let server: ServerMetrics?
 
-    init(registry: PrometheusCollectorRegistry, dnsPort: Int) {
+    init(registry: PrometheusCollectorRegistry, dnsPort: Int, server: ServerMetrics? = nil) {
         self.registry = registry
         self.coreDNS = CoreDNSSeries(dnsPort: dnsPort, version: FednsBuild.version)
+        self.server = server
     }
 
     func render(ready: Bool) -> [UInt8] {
+        server?.flush()
         var out = registry.emitToBuffer()
+        server?.renderDurations(into: &out)
         PrometheusText.appendComment("HELP", "fedns_ready", "1 when /ready answers 200: the first cluster sync is done and fedns is not in lameduck.",
                                      to: &out)
         PrometheusText.appendComment("TYPE", "fedns_ready", "gauge", to: &out)

@@ -191,26 +191,28 @@ struct Admissions: Sendable {
         admit(packet, family: ServerMetrics.Family(remote), tcp: tcp) { access.allows(remote) }
     }
 
-    /// The same checks on a datagram and its source as recvmmsg fills them in.
-    func admit(_ packet: UnsafeRawBufferPointer, from source: UnsafePointer<sockaddr>) -> Admission {
+    /// The same checks on a datagram and its source as recvmmsg fills them in, counted in the
+    /// listener thread's `tally`.
+    func admit(_ packet: UnsafeRawBufferPointer, from source: UnsafePointer<sockaddr>, tally: ListenerTally) -> Admission {
         let family: ServerMetrics.Family = Int32(source.pointee.sa_family) == AF_INET6 ? .ipv6 : .ipv4
-        return admit(packet, family: family, tcp: false) { access.allows(source) }
+        return admit(packet, family: family, tcp: false, tally: tally) { access.allows(source) }
     }
 
-    private func admit(_ packet: UnsafeRawBufferPointer, family: ServerMetrics.Family, tcp: Bool, allowed: () -> Bool) -> Admission {
+    private func admit(_ packet: UnsafeRawBufferPointer, family: ServerMetrics.Family, tcp: Bool, tally: ListenerTally? = nil,
+                       allowed: () -> Bool) -> Admission {
         switch Gate.inspect(packet, identityNames: identityNames) {
         case .drop(let reason):
             metrics.drops[reason]?.increment()
             return .dropped
         case .reply(let bytes, let rcode):
-            metrics.countResponse(tcp: tcp, rcode: rcode)
+            metrics.countResponse(tcp: tcp, rcode: rcode, tally: tally)
             return .reply(bytes)
         case .pass(let view):
-            metrics.countRequest(tcp: tcp, family: family, type: view.qtype)
+            metrics.countRequest(tcp: tcp, family: family, type: view.qtype, tally: tally)
             guard allowed() else {
                 // fedns is not an open resolver.
                 metrics.refusedByACL.increment()
-                metrics.countResponse(tcp: tcp, rcode: .refused)
+                metrics.countResponse(tcp: tcp, rcode: .refused, tally: tally)
                 return .reply(ErrorReply.make(query: packet, view: view, rcode: .refused))
             }
             return .query(view)

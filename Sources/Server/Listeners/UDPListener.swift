@@ -191,6 +191,8 @@ private final class UDPLoop: @unchecked Sendable {
     let executor: EventLoopTaskExecutor
     let table = PrerenderTable()
     let cachedAnswers = CachedAnswerTable()
+    /// What this thread counts (no shared cache line, no lock); summed when `/metrics` is scraped.
+    let tally: ListenerTally
 
     init(server: UDPSocketServer?, batch: OpaquePointer, engine: QueryEngine, snapshots: SnapshotStore, admissions: Admissions,
          pending: PendingAnswers, executor: EventLoopTaskExecutor) {
@@ -201,6 +203,7 @@ private final class UDPLoop: @unchecked Sendable {
         self.admissions = admissions
         self.pending = pending
         self.executor = executor
+        tally = engine.metrics.makeListenerTally()
     }
 
     func apply(_ stores: [UDPSocketServer.TableStore]) {
@@ -217,7 +220,6 @@ private final class UDPLoop: @unchecked Sendable {
     /// Answers the `count` datagrams of the batch: the table's answers and the gate's replies go out
     /// together in one sendmmsg, the rest to the slow path.
     func answer(count: Int, on fd: Int32) {
-        let metrics = engine.metrics
         let received = NIODeadline.now()
         var fromTables = 0
         for i in 0..<count {
@@ -226,7 +228,7 @@ private final class UDPLoop: @unchecked Sendable {
             let packet = UnsafeRawBufferPointer(start: fedns_udp_packet(batch, Int32(i), &length), count: length)
             let source = fedns_udp_source(batch, Int32(i), &sourceLength)!
             let out = UnsafeMutableRawBufferPointer(start: fedns_udp_answer_buffer(batch, Int32(i)), count: UDPSocketServer.answerSize)
-            switch admissions.admit(packet, from: source) {
+            switch admissions.admit(packet, from: source, tally: tally) {
             case .dropped:
                 continue
             case .reply(let bytes):
@@ -247,8 +249,7 @@ private final class UDPLoop: @unchecked Sendable {
         }
         fedns_udp_send(batch, fd)
         if fromTables > 0 {
-            let elapsed = (NIODeadline.now() - received).nanoseconds
-            for _ in 0..<fromTables { metrics.udp.duration.recordNanoseconds(elapsed) }
+            tally.recordNanoseconds((NIODeadline.now() - received).nanoseconds, times: fromTables)
         }
     }
 
@@ -261,15 +262,15 @@ private final class UDPLoop: @unchecked Sendable {
            let answer = table.lookup(PrerenderKey(name: view.lowercasedWireName, type: view.qtype.rawValue),
                                      snapshot: snapshot, config: configEpoch),
            let written = answer.write(query: packet, view: view, into: out, limit: view.udpLimit, age: 0) {
-            engine.metrics.prerenderedHits.increment()
-            engine.metrics.countResponse(tcp: false, rcode: answer.rcode)
+            tally.countPrerenderedHit()
+            tally.countResponse(answer.rcode)
             return written
         }
         guard view.qclass == .in,
               let (cached, age) = cachedAnswers.lookup(CachedAnswerKey(view), snapshot: snapshot, config: configEpoch),
               let written = cached.answer.write(query: packet, view: view, into: out, limit: view.udpLimit, age: age) else { return nil }
         cached.countHit()
-        engine.metrics.countResponse(tcp: false, rcode: cached.answer.rcode)
+        tally.countResponse(cached.answer.rcode)
         return written
     }
 
