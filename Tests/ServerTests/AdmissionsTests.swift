@@ -8,7 +8,7 @@ import Testing
 @Suite struct AccessListTests {
     static let defaults = AccessList(networks: CIDR.defaultAllowed)
 
-    @Test("the default networks: loopback, link-local, RFC 1918, CGNAT, ULA; IPv4-mapped clients judged as IPv4", arguments: [
+    static let defaultCases: [(String, Bool)] = [
         ("127.0.0.1", true), ("127.255.0.9", true), ("10.1.2.3", true), ("172.16.0.1", true), ("172.31.255.255", true),
         ("172.32.0.1", false), ("192.168.1.1", true), ("192.169.0.1", false), ("100.64.0.1", true), ("100.128.0.1", false),
         ("169.254.20.10", true), ("8.8.8.8", false), ("0.0.0.0", false),
@@ -18,9 +18,19 @@ import Testing
         ("::ffff:8.8.8.8", false), ("::ffff:172.32.0.1", false),
         // Not IPv4-mapped: IPv4-compatible (deprecated) and NAT64 addresses are IPv6.
         ("::10.1.2.3", false), ("64:ff9b::a01:203", false),
-    ])
+    ]
+
+    @Test("the default networks: loopback, link-local, RFC 1918, CGNAT, ULA; IPv4-mapped clients judged as IPv4", arguments: defaultCases)
     func defaultNetworks(_ client: String, _ allowed: Bool) throws {
         #expect(Self.defaults.allows(try SocketAddress(ipAddress: client, port: 5353)) == allowed, "\(client)")
+    }
+
+    @Test("the UDP listener's judgement of the raw source address (sockaddr_in/in6 as recvmmsg fills it) is the same", arguments: defaultCases)
+    func rawSourceAddress(_ client: String, _ allowed: Bool) throws {
+        let address = try SocketAddress(ipAddress: client, port: 5353)
+        #expect(address.withSockAddr { pointer, _ in Self.defaults.allows(pointer) } == allowed, "\(client)")
+        let narrow = AccessList(networks: [try #require(CIDR("10.1.2.0/23")), try #require(CIDR("fd00::/8"))])
+        #expect(address.withSockAddr { pointer, _ in narrow.allows(pointer) } == narrow.allows(address), "\(client)")
     }
 
     @Test("a network written in the IPv4-mapped form is that IPv4 network, for plain and mapped clients alike")

@@ -193,4 +193,25 @@ import Testing
         #expect(n > 0 && buffer[0] == 0 && buffer[1] == 5)
         sockets.closeOwned()
     }
+
+    @Test("durations counted by listener threads and by other writers render as one histogram with CoreDNS's buckets")
+    func durationsSummedWhenRendered() throws {
+        let metrics = ServerMetrics()
+        let first = metrics.makeListenerTally(), second = metrics.makeListenerTally()
+        first.recordNanoseconds(100_000, times: 3)        // ≤ 0.25 ms
+        second.recordNanoseconds(3_000_000, times: 2)     // ≤ 4 ms
+        metrics.udp.duration.recordNanoseconds(20_000_000_000)  // over 8.192 s: +Inf only
+        metrics.tcp.duration.recordNanoseconds(600_000)
+        var out: [UInt8] = []
+        metrics.renderDurations(into: &out)
+        let samples = PrometheusText.samples(out)
+        let udp = samples.filter { $0.name == "fedns_dns_request_duration_seconds_bucket" && $0.labels["proto"] == "udp" }
+        #expect(udp.map { $0.labels["le"]! } == ["0.00025", "0.0005", "0.001", "0.002", "0.004", "0.008", "0.016", "0.032",
+                                                "0.064", "0.128", "0.256", "0.512", "1.024", "2.048", "4.096", "8.192", "+Inf"])
+        #expect(udp.map(\.value) == [3, 3, 3, 3, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 6])
+        let value = { (name: String, proto: String) in samples.first { $0.name == name && $0.labels["proto"] == proto }?.value }
+        #expect(value("fedns_dns_request_duration_seconds_count", "udp") == 6)
+        #expect(value("fedns_dns_request_duration_seconds_sum", "udp") == 20.0063)
+        #expect(value("fedns_dns_request_duration_seconds_count", "tcp") == 1)
+    }
 }

@@ -155,14 +155,17 @@ struct AccessList: Sendable {
         }
     }
 
+    // Loops over indices rather than `contains(where:)`: unspecialized (a debug build) the latter allocates an iterator.
     private func allows(ipv4 address: UInt32) -> Bool {
-        v4.contains { address & $0.mask == $0.network }
+        for i in v4.indices where address & v4[i].mask == v4[i].network { return true }
+        return false
     }
 
     private func allows(ipv6 address: UInt128) -> Bool {
         // An IPv4-mapped address (::ffff:a.b.c.d) is judged as IPv4.
         if address >> 32 == 0xffff { return allows(ipv4: UInt32(truncatingIfNeeded: address)) }
-        return v6.contains { address & $0.mask == $0.network }
+        for i in v6.indices where address & v6[i].mask == v6[i].network { return true }
+        return false
     }
 
     /// The 16 bytes of an IPv6 address as one big-endian integer.

@@ -217,12 +217,18 @@ final class ListenerTally: Sendable {
     init(durations: TallyCells) { self.durations = durations }
 
     func countRequest(family: ServerMetrics.Family, type: RRType) {
-        let slot = ServerMetrics.typeLabels.firstIndex(of: type) ?? ServerMetrics.typeLabels.count
-        cells.add(1, at: family.rawValue * Self.typeSlots + slot)
+        cells.add(1, at: family.rawValue * Self.typeSlots + Self.slot(of: type, in: ServerMetrics.typeLabels))
     }
 
     func countResponse(_ rcode: RCode) {
-        cells.add(1, at: Self.requestCells + (ServerMetrics.rcodeLabels.firstIndex(of: rcode) ?? ServerMetrics.rcodeLabels.count))
+        cells.add(1, at: Self.requestCells + Self.slot(of: rcode, in: ServerMetrics.rcodeLabels))
+    }
+
+    /// The index of `value` in `labels`, or `labels.count` ("other"). A loop over indices: an
+    /// unspecialized `firstIndex(of:)` (a debug build) allocates.
+    private static func slot<T: Equatable>(of value: T, in labels: [T]) -> Int {
+        for i in labels.indices where labels[i] == value { return i }
+        return labels.count
     }
 
     func countPrerenderedHit() { cells.add(1, at: Self.cellCount - 1) }
