@@ -14,6 +14,8 @@ struct fedns_udp_batch {
     struct iovec *in_vectors, *out_vectors;
     struct mmsghdr *received, *answers;
     int queued;
+    /// How many entries the last receive filled (only those need resetting).
+    int filled;
 };
 
 fedns_udp_batch *fedns_udp_batch_create(int count, size_t in_size, size_t out_size) {
@@ -39,6 +41,7 @@ fedns_udp_batch *fedns_udp_batch_create(int count, size_t in_size, size_t out_si
         b->received[i].msg_hdr.msg_iov = &b->in_vectors[i];
         b->received[i].msg_hdr.msg_iovlen = 1;
         b->received[i].msg_hdr.msg_name = &b->sources[i];
+        b->received[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_storage);
     }
     return b;
 }
@@ -57,13 +60,15 @@ void fedns_udp_batch_destroy(fedns_udp_batch *b) {
 
 int fedns_udp_receive(fedns_udp_batch *b, int fd) {
     b->queued = 0;
-    for (int i = 0; i < b->count; i++) {
-        // The kernel writes the source's length and the flags back: both are reset for each read.
+    for (int i = 0; i < b->filled; i++) {
+        // The kernel wrote the source's length back into the entries it filled: reset for this read.
         b->received[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_storage);
         b->received[i].msg_hdr.msg_flags = 0;
         b->received[i].msg_len = 0;
     }
-    return recvmmsg(fd, b->received, (unsigned)b->count, MSG_DONTWAIT, NULL);
+    int got = recvmmsg(fd, b->received, (unsigned)b->count, MSG_DONTWAIT, NULL);
+    b->filled = got > 0 ? got : 0;
+    return got;
 }
 
 const unsigned char *fedns_udp_packet(const fedns_udp_batch *b, int i, size_t *length) {
