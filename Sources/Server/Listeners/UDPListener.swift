@@ -221,6 +221,9 @@ private final class UDPLoop: @unchecked Sendable {
     /// together in one sendmmsg, the rest to the slow path.
     func answer(count: Int, on fd: Int32) {
         let received = NIODeadline.now()
+        // Once per batch, like the clock: the snapshot and configuration the batch is answered under.
+        let snapshot = snapshots.current
+        let configEpoch = engine.configEpoch
         var fromTables = 0
         for i in 0..<count {
             var length = 0
@@ -239,7 +242,7 @@ private final class UDPLoop: @unchecked Sendable {
                     bytes.withUnsafeBytes { _ = sendto(fd, $0.baseAddress, $0.count, 0, source, sourceLength) }
                 }
             case .query(let view):
-                if let written = answerFromTable(packet, view: view, into: out) {
+                if let written = answerFromTable(packet, view: view, into: out, snapshot: snapshot, configEpoch: configEpoch) {
                     fedns_udp_queue(batch, Int32(i), written)
                     fromTables += 1
                 } else {
@@ -255,9 +258,8 @@ private final class UDPLoop: @unchecked Sendable {
 
     /// The hot path: a pre-rendered cluster answer, or a fresh answer of the cache with its TTLs
     /// counted down, patched with the query's ID, question and flags. Returns the answer's length.
-    private func answerFromTable(_ packet: UnsafeRawBufferPointer, view: QueryView, into out: UnsafeMutableRawBufferPointer) -> Int? {
-        let snapshot = snapshots.current
-        let configEpoch = engine.configEpoch
+    private func answerFromTable(_ packet: UnsafeRawBufferPointer, view: QueryView, into out: UnsafeMutableRawBufferPointer,
+                                 snapshot: ClusterSnapshot?, configEpoch: UInt64) -> Int? {
         if let snapshot,
            let answer = table.lookup(PrerenderKey(name: view.lowercasedWireName, type: view.qtype.rawValue),
                                      snapshot: snapshot, config: configEpoch),
