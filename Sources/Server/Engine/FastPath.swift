@@ -28,9 +28,10 @@ public struct AnswerEpoch: Equatable, Sendable {
 /// history), so no answer outlives the snapshot it came from for the names that changed. A new
 /// configuration empties it.
 final class AnswerTable<Key: Hashable, Value> {
-    private struct Entry {
-        var value: Value
-        var dependencies: AnswerDependencies
+    /// A class, so that a lookup retains one reference instead of copying the answer's arrays.
+    private final class Entry {
+        let value: Value
+        init(value: Value) { self.value = value }
     }
 
     private var epoch = AnswerEpoch(snapshot: 0, config: 0)
@@ -55,11 +56,18 @@ final class AnswerTable<Key: Hashable, Value> {
         return entries[key]?.value
     }
 
+    /// `body` applied to the answer for `key`, borrowed from the table (the hot path: no copy of its arrays).
+    func withValue<R>(_ key: Key, snapshot: ClusterSnapshot?, config: UInt64, _ body: (borrowing Value) -> R?) -> R? {
+        catchUp(to: snapshot, config: config)
+        guard let entry = entries[key] else { return nil }
+        return body(entry.value)
+    }
+
     /// Keeps `value` for `key` when it was derived from the epoch the table is at.
     func store(_ value: Value, for key: Key, epoch valueEpoch: AnswerEpoch, dependencies: AnswerDependencies = .anyChange) {
         guard valueEpoch == epoch else { return }
         if entries.count >= capacity || dependentCount >= 4 * capacity { removeAll() }
-        entries[key] = Entry(value: value, dependencies: dependencies)
+        entries[key] = Entry(value: value)
         switch dependencies {
         case .anyChange:
             anyChange.append(key)

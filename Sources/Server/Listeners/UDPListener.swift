@@ -261,11 +261,13 @@ private final class UDPLoop: @unchecked Sendable {
     private func answerFromTable(_ packet: UnsafeRawBufferPointer, view: QueryView, into out: UnsafeMutableRawBufferPointer,
                                  snapshot: ClusterSnapshot?, configEpoch: UInt64) -> Int? {
         if let snapshot,
-           let answer = table.lookup(PrerenderKey(name: view.lowercasedWireName, type: view.qtype.rawValue),
-                                     snapshot: snapshot, config: configEpoch),
-           let written = answer.write(query: packet, view: view, into: out, limit: view.udpLimit, age: 0) {
+           let written = table.withValue(PrerenderKey(name: view.lowercasedWireName, type: view.qtype.rawValue), snapshot: snapshot,
+                                         config: configEpoch, { answer -> Int? in
+               guard let written = answer.write(query: packet, view: view, into: out, limit: view.udpLimit, age: 0) else { return nil }
+               tally.countResponse(answer.rcode)
+               return written
+           }) {
             tally.countPrerenderedHit()
-            tally.countResponse(answer.rcode)
             return written
         }
         guard view.qclass == .in,
