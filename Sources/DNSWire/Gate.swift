@@ -52,6 +52,14 @@ public enum Gate {
 
     /// The same checks on bytes straight from a receive buffer.
     public static func inspect(_ packet: UnsafeRawBufferPointer, identityNames: Bool = false) -> GateVerdict {
+        var name: [UInt8] = []
+        return inspect(packet, identityNames: identityNames, nameBuffer: &name)
+    }
+
+    /// The same, lower-casing the question name into `nameBuffer`'s storage, which a listener keeps
+    /// from one packet to the next: once the previous packet's view is gone nothing else holds it,
+    /// so the name costs no allocation.
+    public static func inspect(_ packet: UnsafeRawBufferPointer, identityNames: Bool = false, nameBuffer: inout [UInt8]) -> GateVerdict {
         guard packet.count >= 12 else { return .drop(.tooShort) }
         let walk = WireWalk(packet)
         // ```text
@@ -60,7 +68,10 @@ public enum Gate {
         // ```
         let flags = walk.u16(2)
         guard flags & 0x8000 == 0 else { return .drop(.isResponse) }
-        let scan = Scan(walk)
+        var storage: [UInt8] = []
+        swap(&storage, &nameBuffer)
+        let scan = Scan(walk, name: consume storage)
+        nameBuffer = scan.lowercasedName
         let opcode = Opcode(UInt8((flags >> 11) & 0x0F))
         func reply(_ rcode: RCode) -> GateVerdict {
             .reply(ErrorReply.make(query: packet, questionEnd: scan.questionEnd, edns: scan.edns, rcode: rcode), rcode: rcode)
@@ -100,7 +111,9 @@ private struct Scan {
     /// Every count honoured, every record intact, nothing after the last one.
     var wellFormed = false
 
-    init(_ walk: WireWalk) {
+    init(_ walk: WireWalk, name: consuming [UInt8]) {
+        name.removeAll(keepingCapacity: true)
+        lowercasedName = consume name
         lowercasedName.reserveCapacity(64)
         var position = 12
         let questions = Int(walk.u16(4))

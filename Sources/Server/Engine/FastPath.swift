@@ -199,19 +199,24 @@ struct Admissions: Sendable {
     let metrics: ServerMetrics
 
     func admit(_ packet: UnsafeRawBufferPointer, from remote: SocketAddress?, tcp: Bool) -> Admission {
-        admit(packet, family: ServerMetrics.Family(remote), tcp: tcp) { access.allows(remote) }
+        admit(packet, verdict: Gate.inspect(packet, identityNames: identityNames), family: ServerMetrics.Family(remote), tcp: tcp) {
+            access.allows(remote)
+        }
     }
 
     /// The same checks on a datagram and its source as recvmmsg fills them in, counted in the
     /// listener thread's `tally`.
-    func admit(_ packet: UnsafeRawBufferPointer, from source: UnsafePointer<sockaddr>, tally: ListenerTally) -> Admission {
+    /// The gate lower-cases the name into `nameBuffer` (the thread's, reused: no allocation).
+    func admit(_ packet: UnsafeRawBufferPointer, from source: UnsafePointer<sockaddr>, tally: ListenerTally,
+               nameBuffer: inout [UInt8]) -> Admission {
         let family: ServerMetrics.Family = Int32(source.pointee.sa_family) == AF_INET6 ? .ipv6 : .ipv4
-        return admit(packet, family: family, tcp: false, tally: tally) { access.allows(source) }
+        let verdict = Gate.inspect(packet, identityNames: identityNames, nameBuffer: &nameBuffer)
+        return admit(packet, verdict: verdict, family: family, tcp: false, tally: tally) { access.allows(source) }
     }
 
-    private func admit(_ packet: UnsafeRawBufferPointer, family: ServerMetrics.Family, tcp: Bool, tally: ListenerTally? = nil,
-                       allowed: () -> Bool) -> Admission {
-        switch Gate.inspect(packet, identityNames: identityNames) {
+    private func admit(_ packet: UnsafeRawBufferPointer, verdict: GateVerdict, family: ServerMetrics.Family, tcp: Bool,
+                       tally: ListenerTally? = nil, allowed: () -> Bool) -> Admission {
+        switch verdict {
         case .drop(let reason):
             metrics.drops[reason]?.increment()
             return .dropped

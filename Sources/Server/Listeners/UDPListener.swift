@@ -193,6 +193,8 @@ private final class UDPLoop: @unchecked Sendable {
     let cachedAnswers = CachedAnswerTable()
     /// What this thread counts (no shared cache line, no lock); summed when `/metrics` is scraped.
     let tally: ListenerTally
+    /// The gate lower-cases each question name into this storage, reused from packet to packet.
+    var nameBuffer: [UInt8] = []
 
     init(server: UDPSocketServer?, batch: OpaquePointer, engine: QueryEngine, snapshots: SnapshotStore, admissions: Admissions,
          pending: PendingAnswers, executor: EventLoopTaskExecutor) {
@@ -231,7 +233,7 @@ private final class UDPLoop: @unchecked Sendable {
             let packet = UnsafeRawBufferPointer(start: fedns_udp_packet(batch, Int32(i), &length), count: length)
             let source = fedns_udp_source(batch, Int32(i), &sourceLength)!
             let out = UnsafeMutableRawBufferPointer(start: fedns_udp_answer_buffer(batch, Int32(i)), count: UDPSocketServer.answerSize)
-            switch admissions.admit(packet, from: source, tally: tally) {
+            switch admissions.admit(packet, from: source, tally: tally, nameBuffer: &nameBuffer) {
             case .dropped:
                 continue
             case .reply(let bytes):
