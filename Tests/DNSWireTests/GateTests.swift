@@ -23,6 +23,25 @@ func set16(_ bytes: inout [UInt8], _ offset: Int, _ value: UInt16) {
 struct GateTests {
     // MARK: drops
 
+    @Test("a reused name buffer gives each packet exactly the verdict a fresh one does, even after a longer name or a view that still holds it")
+    func reusedNameBufferChangesNoVerdict() {
+        let packets: [[UInt8]] = [
+            queryBytes("A-Very-Long-Service-Name.Some-Namespace.svc.cluster.local."), queryBytes("Short."),
+            [0x12], queryBytes("x.example.", .aaaa, edns: nil), queryBytes("."), queryBytes("id.server.", .txt, class: .chaos),
+            queryBytes("MiXeD.Example.COM.", .mx),
+        ]
+        var buffer: [UInt8] = []
+        var held: [(packet: [UInt8], view: QueryView)] = []
+        for (n, packet) in (packets + packets.reversed()).enumerated() {
+            let reused = packet.withUnsafeBytes { Gate.inspect($0, nameBuffer: &buffer) }
+            #expect(reused == Gate.inspect(packet), "packet \(n)")
+            // Every other view is kept: later packets must not write into a name a view still holds.
+            if n % 2 == 0, let view = reused.view { held.append((packet, view)) }
+        }
+        #expect(held.count >= 4)
+        for (packet, view) in held { #expect(view == Gate.inspect(packet).view) }
+    }
+
     @Test func dropsPacketsShorterThanAHeader() {
         #expect(Gate.inspect([UInt8](repeating: 0, count: 11)) == .drop(.tooShort))
         #expect(Gate.inspect([]) == .drop(.tooShort))
