@@ -16,26 +16,14 @@ import Testing
 
     @Test(.timeLimit(.minutes(1)))
     func theSuccessorReceivesTheSameSocketsWithWhatIsQueuedInThem() async throws {
-        let path = socketPath()
-        defer { unlink(path) }
-        let old = ListenerSockets()
-        let fd = try ListeningSocket.udp(HostPort(host: "127.0.0.1", port: 0))
-        defer { close(fd) }
-        let port = try #require(ListeningSocket.localPort(fd))
-        try old.record(ListenerKey(kind: "dns-udp", host: "127.0.0.1", port: port), fd: fd)
         let tcp = try ListeningSocket.tcp(HostPort(host: "127.0.0.1", port: 0), backlog: 8)
         defer { close(tcp) }
         let tcpPort = try #require(ListeningSocket.localPort(tcp))
-        try old.record(ListenerKey(kind: "dns-tcp", host: "127.0.0.1", port: tcpPort), fd: tcp)
-
-        let taken = SetOnceFlag()
-        let listener = try HandoffListener(path: path)
-        listener.start(sockets: old, logger: logger) { connection in
-            taken.set()
-            try? Handoff.send(connection, Handoff.stopped)
-            close(connection)
+        let old = try Predecessor(path: socketPath(), logger: logger) { sockets in
+            try sockets.record(ListenerKey(kind: "dns-tcp", host: "127.0.0.1", port: tcpPort), fd: tcp)
         }
-        defer { listener.stop() }
+        defer { old.stop() }
+        let (path, port) = (old.path, old.port)
 
         // A datagram queued in the old socket before the hand-over.
         let client = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
@@ -56,31 +44,19 @@ import Testing
         var buffer = [UInt8](repeating: 0, count: 128)
         let got = recv(udp, &buffer, buffer.count, 0)
         #expect(got == payload.count && Array(buffer.prefix(max(got, 0))) == payload)
-        #expect(!taken.isSet, "not taken before the successor says so")
+        #expect(old.taken.load(ordering: .relaxed) == 0, "not taken before the successor says so")
 
         try Handoff.confirm(received.connection)
-        for _ in 0..<500 where !taken.isSet { try await Task.sleep(for: .milliseconds(10)) }
-        #expect(taken.isSet)
+        for _ in 0..<500 where old.taken.load(ordering: .relaxed) == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(old.taken.load(ordering: .relaxed) == 1)
         for fds in received.sockets.values { for fd in fds { close(fd) } }
     }
 
     @Test(.timeLimit(.minutes(1)))
     func aSuccessorThatLeavesBeforeTakingOverChangesNothing() async throws {
-        let path = socketPath()
-        defer { unlink(path) }
-        let old = ListenerSockets()
-        let fd = try ListeningSocket.udp(HostPort(host: "127.0.0.1", port: 0))
-        defer { close(fd) }
-        let port = try #require(ListeningSocket.localPort(fd))
-        try old.record(ListenerKey(kind: "dns-udp", host: "127.0.0.1", port: port), fd: fd)
-        let taken = Atomic<Int>(0)
-        let listener = try HandoffListener(path: path)
-        listener.start(sockets: old, logger: logger) { connection in
-            taken.add(1, ordering: .relaxed)
-            try? Handoff.send(connection, Handoff.stopped)
-            close(connection)
-        }
-        defer { listener.stop() }
+        let old = try Predecessor(path: socketPath(), logger: logger)
+        defer { old.stop() }
+        let path = old.path
 
         let failed = try #require(try Handoff.receive(path: path, logger: logger))
         for fds in failed.sockets.values { for fd in fds { close(fd) } }
@@ -89,11 +65,11 @@ import Testing
         // The old process still hands over to the next one.
         let next = try #require(try Handoff.receive(path: path, logger: logger))
         #expect(next.sockets.values.flatMap { $0 }.count == 1)
-        let before = taken.load(ordering: .relaxed)
+        let before = old.taken.load(ordering: .relaxed)
         #expect(before == 0)
         try Handoff.confirm(next.connection)
-        for _ in 0..<500 where taken.load(ordering: .relaxed) == 0 { try await Task.sleep(for: .milliseconds(10)) }
-        let after = taken.load(ordering: .relaxed)
+        for _ in 0..<500 where old.taken.load(ordering: .relaxed) == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        let after = old.taken.load(ordering: .relaxed)
         #expect(after == 1)
         for fds in next.sockets.values { for fd in fds { close(fd) } }
     }
@@ -109,5 +85,42 @@ import Testing
         #expect {
             _ = try ListeningSocket.tcp(HostPort(host: "127.0.0.1", port: port), backlog: 1)
         } throws: { "\($0)".contains("bind TCP 127.0.0.1:\(port)") && "\($0)".contains("another process holds 127.0.0.1:\(port)") }
+    }
+}
+
+/// The process handing over: a UDP socket on a free loopback port (and whatever `record` adds) in its
+/// `ListenerSockets`, and a hand-over listener at `path` that counts the successors that took over.
+final class Predecessor: Sendable {
+    let path: String
+    let port: Int
+    let taken = Atomic<Int>(0)
+    private let udp: Int32
+    private let listener: HandoffListener
+
+    init(path: String, logger: Logger, record: (ListenerSockets) throws -> Void = { _ in }) throws {
+        let sockets = ListenerSockets()
+        let udp = try ListeningSocket.udp(HostPort(host: "127.0.0.1", port: 0))
+        self.path = path
+        self.udp = udp
+        do {
+            port = try #require(ListeningSocket.localPort(udp))
+            try sockets.record(ListenerKey(kind: "dns-udp", host: "127.0.0.1", port: port), fd: udp)
+            try record(sockets)
+            listener = try HandoffListener(path: path)
+        } catch {
+            close(udp)
+            throw error
+        }
+        listener.start(sockets: sockets, logger: logger) { [self] connection in
+            taken.add(1, ordering: .relaxed)
+            try? Handoff.send(connection, Handoff.stopped)
+            close(connection)
+        }
+    }
+
+    func stop() {
+        listener.stop()
+        close(udp)
+        unlink(path)
     }
 }
