@@ -36,6 +36,18 @@ public struct SystemTimeSource: TimeSource {
     public func sleep(nanoseconds: UInt64) async throws { try await Task.sleep(nanoseconds: nanoseconds) }
 }
 
+extension SystemTimeSource {
+    /// Checks `condition` every 2 ms of real time until it holds or `seconds` have passed; returns
+    /// whether it held (tests waiting on another task with a bound, so a stuck one fails instead of hanging).
+    public static func poll(within seconds: Double, until condition: () -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while !condition() {
+            guard ContinuousClock.now < deadline, (try? await Task.sleep(for: .milliseconds(2))) != nil else { return false }
+        }
+        return true
+    }
+}
+
 extension ContinuousClock.Instant {
     fileprivate static let origin = ContinuousClock.now
 }

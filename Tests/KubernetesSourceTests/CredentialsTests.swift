@@ -214,9 +214,5 @@ func kubeconfig(cluster: String, user: String, current: String = "a") -> String 
 
 /// Polls `condition` for up to five seconds of real time.
 func waitUntil(_ condition: @Sendable () -> Bool) async throws {
-    for _ in 0..<500 {
-        if condition() { return }
-        try await Task.sleep(nanoseconds: 10_000_000)
-    }
-    Issue.record("condition not met within 5 s")
+    if await !SystemTimeSource.poll(within: 5, until: condition) { Issue.record("condition not met within 5 s") }
 }

@@ -1,3 +1,4 @@
+import Clocks
 import DNSWire
 import NameExpansion
 import NIOCore
@@ -21,23 +22,43 @@ struct ForwardTests {
     /// Tests that count tries or transports must not see a retry caused by a slow, loaded machine: the default
     /// per-try timeout is far above any scheduling delay; tests about timeouts pass their own.
     func forwarder(_ upstreams: [Upstream], stubs: [DomainName: [Upstream]] = [:], tryTimeoutMs: UInt64 = 2500,
-                   budgetMs: UInt64 = 4900, failuresBeforeDown: Int = 2, probeIntervalMs: UInt64 = 3000) throws -> ForwardHandler {
+                   budgetMs: UInt64 = 4900, failuresBeforeDown: Int = 2, probeIntervalMs: UInt64 = 3000,
+                   time: any TimeSource = SystemTimeSource()) throws -> ForwardHandler {
         try ForwardHandler(config: ForwardConfig(upstreams: upstreams, stubDomains: stubs,
                                                  tryTimeoutNanoseconds: tryTimeoutMs * 1_000_000,
                                                  budgetNanoseconds: budgetMs * 1_000_000,
                                                  failuresBeforeDown: failuresBeforeDown,
-                                                 probeIntervalNanoseconds: probeIntervalMs * 1_000_000), group: group)
+                                                 probeIntervalNanoseconds: probeIntervalMs * 1_000_000), group: group, time: time)
     }
 
     func server(host: String = "127.0.0.1", _ script: @escaping ScriptedUpstream.Script) async throws -> ScriptedUpstream {
         try await ScriptedUpstream(host: host, group: group, script: script)
     }
 
-    func seconds(_ body: () async throws -> Void) async rethrows -> Double {
-        let start = ContinuousClock.now
-        try await body()
-        let d = ContinuousClock.now - start
-        return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    /// Runs `query` against a forwarder whose time is `clock`, moving the clock to the deadline of each try's
+    /// timer, at most `cutShort` times and only once `ready` holds; returns the response and the deadlines moved
+    /// to (each a try that timed out). Real time only bounds the test, so a slow machine cannot change what
+    /// the query sees. A query that must end without a timeout passes `cutShort: 0`.
+    func drive(_ clock: ManualClock, cutShort: Int = .max, when ready: @escaping () -> Bool = { true },
+               _ query: @escaping @Sendable () async -> Response) async throws -> (Response, waits: [UInt64]) {
+        let done = Atomic<Bool>(false)
+        let task = Task {
+            defer { done.store(true, ordering: .sequentiallyConsistent) }
+            return await query()
+        }
+        var waits: [UInt64] = []
+        while true {
+            var deadline: UInt64?
+            let moved = await SystemTimeSource.poll(within: 30) {
+                deadline = waits.count < cutShort && ready() ? clock.nextDeadline : nil
+                return done.load(ordering: .sequentiallyConsistent) || deadline != nil
+            }
+            try #require(moved, "the query ends, or a try of it waits on the clock")
+            guard !done.load(ordering: .sequentiallyConsistent), let deadline else { break }
+            waits.append(deadline)
+            clock.advance(to: deadline)
+        }
+        return (await task.value, waits)
     }
 
     // MARK: RFC 5452 invariants
@@ -140,18 +161,21 @@ struct ForwardTests {
         await upstream.stop()
     }
 
-    /// Timers never fire early, so the lower bound is exact. A timer's continuation can run late when the test
-    /// process's task pool is busy (seen: more than 700 ms on a loaded 2-core machine), so the 2 s budget leaves
-    /// room for a second try after a late first one, and the upper bound still fails a wait past the budget.
+    /// On a manual clock, so a loaded machine cannot stretch the wait: tries go out at 0, 300, ..., 1800 ms
+    /// (the last one cut to the 200 ms left), and the query ends exactly when the 2 s budget is spent.
     @Test func timeoutIsServfailWithEDE22WithinBudget() async throws {
         let upstream = try await server(ScriptedUpstream.drop)
-        let forward = try forwarder([upstream.upstream], tryTimeoutMs: 300, budgetMs: 2000)
-        var response: Response?
-        let elapsed = await seconds { response = await forward.handle(F.request("www.example.com."), next: Self.unused) }
-        #expect(response?.rcode == .servFail)
-        #expect(response?.message.edns?.extendedError == .noReachableAuthority)
-        #expect(elapsed >= 1.95 && elapsed < 3.5, "the budget bounds the wait: \(elapsed) s")
-        #expect(upstream.queryCount >= 2, "timed-out tries are retried while the budget lasts")
+        let clock = ManualClock()
+        let budget: UInt64 = 2_000_000_000
+        let forward = try forwarder([upstream.upstream], tryTimeoutMs: 300, budgetMs: budget / 1_000_000, time: clock)
+        let start = clock.nowNanoseconds()
+        let (response, waits) = try await drive(clock) { await forward.handle(F.request("www.example.com."), next: Self.unused) }
+        #expect(response.rcode == .servFail)
+        #expect(response.message.edns?.extendedError == .noReachableAuthority)
+        #expect(waits.allSatisfy { $0 <= start + budget }, "no try outlives the budget")
+        #expect(clock.nowNanoseconds() - start == budget, "the budget bounds the wait")
+        #expect(waits.count == 7, "timed-out tries are retried while the budget lasts")
+        #expect(await SystemTimeSource.poll(within: 30) { upstream.queryCount >= 1 }, "the tries reach the upstream")
         await upstream.stop()
     }
 
@@ -195,28 +219,39 @@ struct ForwardTests {
     @Test func failingUpstreamIsMarkedDownAndProbedBack() async throws {
         let flaky = try await server(host: "127.0.0.6", ScriptedUpstream.drop)
         let steady = try await server(host: "127.0.0.7", ScriptedUpstream.answering([Self.good]))
+        let clock = ManualClock()
         let forward = try forwarder([flaky.upstream, steady.upstream], tryTimeoutMs: 1000, budgetMs: 3000,
-                                    failuresBeforeDown: 2, probeIntervalMs: 100)
-        for _ in 0..<2 { _ = await forward.handle(F.request("www.example.com."), next: Self.unused) }
+                                    failuresBeforeDown: 2, probeIntervalMs: 100, time: clock)
+        for sent in 1...2 {
+            // The silent upstream's try times out once it has the query; the steady one answers on its own.
+            let (response, _) = try await drive(clock, cutShort: 1, when: { flaky.queryCount == sent }) {
+                await forward.handle(F.request("www.example.com."), next: Self.unused)
+            }
+            #expect(response.rcode == .noError)
+        }
         #expect(forward.isDown(flaky.upstream))
         #expect(flaky.queryCount == 2)
 
-        var response: Response?
-        let elapsed = await seconds { response = await forward.handle(F.request("www.example.com."), next: Self.unused) }
-        #expect(response?.rcode == .noError)
+        // No try may wait out the down upstream's timeout: the query has to end with the clock standing still.
+        let (response, _) = try await drive(clock, cutShort: 0) { await forward.handle(F.request("www.example.com."), next: Self.unused) }
+        #expect(response.rcode == .noError)
         #expect(flaky.queryCount == 2, "a down upstream is tried after the healthy ones")
-        #expect(elapsed < 0.9, "no try waits out the down upstream's 1 s timeout: \(elapsed) s")
 
         flaky.setScript(ScriptedUpstream.answering([Self.good]))
         await withTaskGroup(of: Void.self) { tasks in
             tasks.addTask { await forward.runHealthProbes() }
-            for _ in 0..<60 where forward.isDown(flaky.upstream) { try? await Task.sleep(for: .milliseconds(50)) }
+            // A probe interval of virtual time every 20 ms: a probe's 1 s timeout takes 200 ms of real time
+            // to run out, far longer than the loopback answer takes; one that does time out is tried again.
+            for _ in 0..<1500 where forward.isDown(flaky.upstream) {
+                clock.advance(nanoseconds: 100_000_000)
+                try? await Task.sleep(for: .milliseconds(20))
+            }
             tasks.cancelAll()
         }
         #expect(!forward.isDown(flaky.upstream), "a probe brought it back")
         #expect(flaky.received.last?.message.question == Question(name: .root, type: .ns), "the probe asks . NS")
         let before = flaky.queryCount
-        _ = await forward.handle(F.request("www.example.com."), next: Self.unused)
+        _ = try await drive(clock, cutShort: 0) { await forward.handle(F.request("www.example.com."), next: Self.unused) }
         #expect(flaky.queryCount == before + 1, "it is first in line again")
         await flaky.stop(); await steady.stop()
     }
@@ -243,22 +278,23 @@ struct ForwardTests {
 
     /// STYLE §7: waiting queries are bounded; past `maxConcurrent` a query is refused at once.
     @Test func queriesBeyondMaxConcurrentAreRefusedAtOnce() async throws {
-        // Two queries hold both slots for 3 s; the third must be refused well before that.
-        let upstream = try await server { q, _ in
-            [.delay(milliseconds: 3000), .reply(ScriptedUpstream.reply(to: q, ["www.example.com. 300 IN A 192.0.2.1"]))]
-        }
+        // Two queries hold both slots, waiting on a silent upstream while the clock stands still.
+        let upstream = try await server(ScriptedUpstream.drop)
+        let clock = ManualClock()
         let forward = try ForwardHandler(config: ForwardConfig(upstreams: [upstream.upstream], tryTimeoutNanoseconds: 4_000_000_000,
-                                                               budgetNanoseconds: 4_900_000_000, maxConcurrent: 2), group: group)
+                                                               budgetNanoseconds: 4_900_000_000, maxConcurrent: 2),
+                                         group: group, time: clock)
         async let a = forward.handle(F.request("a.example.com.", id: 1), next: Self.unused)
         async let b = forward.handle(F.request("b.example.com.", id: 2), next: Self.unused)
-        try await Task.sleep(for: .milliseconds(100))
-        let started = ContinuousClock.now
-        let c = await forward.handle(F.request("c.example.com.", id: 3), next: Self.unused)
+        try #require(await SystemTimeSource.poll(within: 30) { clock.sleeperCount == 2 }, "both queries wait on the upstream")
+        // A third query that waited for a slot would never end: the clock does not move until it has.
+        let (c, _) = try await drive(clock, cutShort: 0) { await forward.handle(F.request("c.example.com.", id: 3), next: Self.unused) }
         #expect(c.rcode == .refused && c.message.edns?.extendedError == .other)
-        #expect(ContinuousClock.now - started < .milliseconds(1500), "refused at once, not after waiting for a slot")
+        clock.advance(seconds: 5)
         let (ra, rb) = await (a, b)
-        #expect(ra.rcode == .noError && rb.rcode == .noError)
-        let d = await forward.handle(F.request("d.example.com.", id: 4), next: Self.unused)
+        #expect(ra.rcode == .servFail && rb.rcode == .servFail, "the holders ran out their budget")
+        upstream.setScript(ScriptedUpstream.answering([Self.good]))
+        let (d, _) = try await drive(clock, cutShort: 0) { await forward.handle(F.request("d.example.com.", id: 4), next: Self.unused) }
         #expect(d.rcode == .noError, "the slots are free again")
         await upstream.stop()
     }

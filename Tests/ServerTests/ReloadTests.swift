@@ -32,11 +32,7 @@ struct FastTime: TimeSource {
 
 /// Waits (real time, bounded) until `condition` holds.
 func eventually(_ what: String, within seconds: Double = 30, _ condition: () -> Bool) async throws {
-    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-    while !condition() {
-        guard ContinuousClock.now < deadline else { Issue.record("timed out waiting until \(what)"); return }
-        try await Task.sleep(for: .milliseconds(2))
-    }
+    if await !SystemTimeSource.poll(within: seconds, until: condition) { Issue.record("timed out waiting until \(what)") }
 }
 
 @Suite struct ReloadTests {
