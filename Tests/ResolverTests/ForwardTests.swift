@@ -37,9 +37,10 @@ struct ForwardTests {
 
     /// Runs `query` against a forwarder whose time is `clock`, moving the clock to the deadline of each try's
     /// timer, at most `cutShort` times and only once `ready` holds; returns the response and the deadlines moved
-    /// to (each a try that timed out). Real time only bounds the test, so a slow machine cannot change what
-    /// the query sees. A query that must end without a timeout passes `cutShort: 0`.
-    func drive(_ clock: ManualClock, cutShort: Int = .max, when ready: @escaping () -> Bool = { true },
+    /// to (each a try that timed out). `ready` is asked with the number cut short so far. Real time only bounds
+    /// the test, so a slow machine cannot change what the query sees. A query that must end without a timeout
+    /// passes `cutShort: 0`.
+    func drive(_ clock: ManualClock, cutShort: Int = .max, when ready: @escaping (_ cut: Int) -> Bool = { _ in true },
                _ query: @escaping @Sendable () async -> Response) async throws -> (Response, waits: [UInt64]) {
         let done = Atomic<Bool>(false)
         let task = Task {
@@ -50,7 +51,7 @@ struct ForwardTests {
         while true {
             var deadline: UInt64?
             let moved = await SystemTimeSource.poll(within: 30) {
-                deadline = waits.count < cutShort && ready() ? clock.nextDeadline : nil
+                deadline = waits.count < cutShort && ready(waits.count) ? clock.nextDeadline : nil
                 return done.load(ordering: .sequentiallyConsistent) || deadline != nil
             }
             try #require(moved, "the query ends, or a try of it waits on the clock")
@@ -169,13 +170,16 @@ struct ForwardTests {
         let budget: UInt64 = 2_000_000_000
         let forward = try forwarder([upstream.upstream], tryTimeoutMs: 300, budgetMs: budget / 1_000_000, time: clock)
         let start = clock.nowNanoseconds()
-        let (response, waits) = try await drive(clock) { await forward.handle(F.request("www.example.com."), next: Self.unused) }
+        // A try is cut short only once its query has reached the upstream.
+        let (response, waits) = try await drive(clock, when: { upstream.queryCount > $0 }) {
+            await forward.handle(F.request("www.example.com."), next: Self.unused)
+        }
         #expect(response.rcode == .servFail)
         #expect(response.message.edns?.extendedError == .noReachableAuthority)
         #expect(waits.allSatisfy { $0 <= start + budget }, "no try outlives the budget")
         #expect(clock.nowNanoseconds() - start == budget, "the budget bounds the wait")
         #expect(waits.count == 7, "timed-out tries are retried while the budget lasts")
-        #expect(await SystemTimeSource.poll(within: 30) { upstream.queryCount >= 1 }, "the tries reach the upstream")
+        #expect(upstream.queryCount == 7)
         await upstream.stop()
     }
 
@@ -224,7 +228,7 @@ struct ForwardTests {
                                     failuresBeforeDown: 2, probeIntervalMs: 100, time: clock)
         for sent in 1...2 {
             // The silent upstream's try times out once it has the query; the steady one answers on its own.
-            let (response, _) = try await drive(clock, cutShort: 1, when: { flaky.queryCount == sent }) {
+            let (response, _) = try await drive(clock, cutShort: 1, when: { _ in flaky.queryCount == sent }) {
                 await forward.handle(F.request("www.example.com."), next: Self.unused)
             }
             #expect(response.rcode == .noError)
@@ -259,20 +263,30 @@ struct ForwardTests {
     // MARK: coalescing, routing, reply shape
 
     @Test func identicalInFlightQueriesAreCoalesced() async throws {
-        // The first query stays in flight for 2 s: long enough for the next two to join it on a loaded machine.
-        let upstream = try await server { q, _ in
-            [.delay(milliseconds: 2000), .reply(ScriptedUpstream.reply(to: q, ["www.example.com. 300 IN A 192.0.2.1"]))]
+        // The upstream stays silent and the clock still until every query has joined or gone out.
+        let upstream = try await server(ScriptedUpstream.drop)
+        let clock = ManualClock()
+        let forward = try forwarder([upstream.upstream], tryTimeoutMs: 4000, budgetMs: 4900, time: clock)
+        let joined = { (sent: Int, followers: Int) in
+            await SystemTimeSource.poll(within: 30) { upstream.queryCount == sent && forward.inFlight.followers == followers }
         }
-        let forward = try forwarder([upstream.upstream], tryTimeoutMs: 4000, budgetMs: 4900)
         async let first = forward.handle(F.request("www.example.com.", id: 1), next: Self.unused)
-        try await Task.sleep(for: .milliseconds(50))
+        try #require(await joined(1, 0), "the first query goes out")
         async let second = forward.handle(F.request("WWW.example.COM.", id: 2), next: Self.unused)
+        try #require(await joined(1, 1), "the second, the same question in other case, waits on the first")
         async let withDO = forward.handle(F.request("www.example.com.", id: 3, dnssecOK: true), next: Self.unused)
+        try #require(await joined(2, 1), "DO=1 is another question upstream: it goes out on its own")
+        // Both tries time out; the retries (budget left) are answered.
+        upstream.setScript(ScriptedUpstream.answering([Self.good]))
+        clock.advance(nanoseconds: 4_000_000_000)
         let (a, b, c) = await (first, second, withDO)
         #expect(a.message.header.id == 1 && b.message.header.id == 2 && c.message.header.id == 3)
         #expect(b.message.question?.name.labels == ["WWW", "example", "COM"], "each waiter gets its own question back")
         F.expectSections(a.message, answer: [Self.good]); F.expectSections(b.message, answer: [Self.good])
-        #expect(upstream.queryCount == 2, "one upstream query for the two identical ones, one for DO=1")
+        F.expectSections(c.message, answer: [Self.good])
+        let asked = upstream.received.compactMap { $0.message.question?.name.labels.first }
+        #expect(!asked.contains("WWW"), "the follower asked nothing")
+        #expect(upstream.queryCount == 4, "two tries for the two identical queries, two for DO=1")
         await upstream.stop()
     }
 

@@ -21,7 +21,7 @@ public final class ForwardHandler: Handler {
     private let logger: Logger
     private let metrics: ForwardMetrics
     private let health: Mutex<UpstreamHealth>
-    private let inFlight = InFlight<ForwardKey, ForwardResult>()
+    let inFlight = InFlight<ForwardKey, ForwardResult>()
     /// Queries in `handle` now, coalesced followers included.
     private let active = Atomic<Int>(0)
 

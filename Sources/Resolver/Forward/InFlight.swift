@@ -9,6 +9,9 @@ final class InFlight<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     /// The number of keys with an operation running (for tests).
     var count: Int { waiting.withLock { $0.count } }
 
+    /// The number of callers waiting on another's operation (for tests).
+    var followers: Int { waiting.withLock { $0.values.reduce(0) { $0 + $1.count } } }
+
     func run(_ key: Key, _ operation: () async -> Value) async -> Value {
         let joined = await withCheckedContinuation { (c: CheckedContinuation<Joined, Never>) in
             // Leader election and follower registration happen under one lock, so no caller is lost.
