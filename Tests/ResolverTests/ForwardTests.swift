@@ -35,33 +35,6 @@ struct ForwardTests {
         try await ScriptedUpstream(host: host, group: group, script: script)
     }
 
-    /// Runs `query` against a forwarder whose time is `clock`, moving the clock to the deadline of each try's
-    /// timer, at most `cutShort` times and only once `ready` holds; returns the response and the deadlines moved
-    /// to (each a try that timed out). `ready` is asked with the number cut short so far. Real time only bounds
-    /// the test, so a slow machine cannot change what the query sees. A query that must end without a timeout
-    /// passes `cutShort: 0`.
-    func drive(_ clock: ManualClock, cutShort: Int = .max, when ready: @escaping (_ cut: Int) -> Bool = { _ in true },
-               _ query: @escaping @Sendable () async -> Response) async throws -> (Response, waits: [UInt64]) {
-        let done = Atomic<Bool>(false)
-        let task = Task {
-            defer { done.store(true, ordering: .sequentiallyConsistent) }
-            return await query()
-        }
-        var waits: [UInt64] = []
-        while true {
-            var deadline: UInt64?
-            let moved = await SystemTimeSource.poll(within: 30) {
-                deadline = waits.count < cutShort && ready(waits.count) ? clock.nextDeadline : nil
-                return done.load(ordering: .sequentiallyConsistent) || deadline != nil
-            }
-            try #require(moved, "the query ends, or a try of it waits on the clock")
-            guard !done.load(ordering: .sequentiallyConsistent), let deadline else { break }
-            waits.append(deadline)
-            clock.advance(to: deadline)
-        }
-        return (await task.value, waits)
-    }
-
     // MARK: RFC 5452 invariants
 
     @Test func randomIDs() async throws {
@@ -171,7 +144,7 @@ struct ForwardTests {
         let forward = try forwarder([upstream.upstream], tryTimeoutMs: 300, budgetMs: budget / 1_000_000, time: clock)
         let start = clock.nowNanoseconds()
         // A try is cut short only once its query has reached the upstream.
-        let (response, waits) = try await drive(clock, when: { upstream.queryCount > $0 }) {
+        let (response, waits) = try await F.drive(clock, when: { upstream.queryCount > $0 }) {
             await forward.handle(F.request("www.example.com."), next: Self.unused)
         }
         #expect(response.rcode == .servFail)
@@ -228,7 +201,7 @@ struct ForwardTests {
                                     failuresBeforeDown: 2, probeIntervalMs: 100, time: clock)
         for sent in 1...2 {
             // The silent upstream's try times out once it has the query; the steady one answers on its own.
-            let (response, _) = try await drive(clock, cutShort: 1, when: { _ in flaky.queryCount == sent }) {
+            let (response, _) = try await F.drive(clock, cutShort: 1, when: { _ in flaky.queryCount == sent }) {
                 await forward.handle(F.request("www.example.com."), next: Self.unused)
             }
             #expect(response.rcode == .noError)
@@ -237,7 +210,7 @@ struct ForwardTests {
         #expect(flaky.queryCount == 2)
 
         // No try may wait out the down upstream's timeout: the query has to end with the clock standing still.
-        let (response, _) = try await drive(clock, cutShort: 0) { await forward.handle(F.request("www.example.com."), next: Self.unused) }
+        let (response, _) = try await F.drive(clock, cutShort: 0) { await forward.handle(F.request("www.example.com."), next: Self.unused) }
         #expect(response.rcode == .noError)
         #expect(flaky.queryCount == 2, "a down upstream is tried after the healthy ones")
 
@@ -255,7 +228,7 @@ struct ForwardTests {
         #expect(!forward.isDown(flaky.upstream), "a probe brought it back")
         #expect(flaky.received.last?.message.question == Question(name: .root, type: .ns), "the probe asks . NS")
         let before = flaky.queryCount
-        _ = try await drive(clock, cutShort: 0) { await forward.handle(F.request("www.example.com."), next: Self.unused) }
+        _ = try await F.drive(clock, cutShort: 0) { await forward.handle(F.request("www.example.com."), next: Self.unused) }
         #expect(flaky.queryCount == before + 1, "it is first in line again")
         await flaky.stop(); await steady.stop()
     }
@@ -302,13 +275,13 @@ struct ForwardTests {
         async let b = forward.handle(F.request("b.example.com.", id: 2), next: Self.unused)
         try #require(await SystemTimeSource.poll(within: 30) { clock.sleeperCount == 2 }, "both queries wait on the upstream")
         // A third query that waited for a slot would never end: the clock does not move until it has.
-        let (c, _) = try await drive(clock, cutShort: 0) { await forward.handle(F.request("c.example.com.", id: 3), next: Self.unused) }
+        let (c, _) = try await F.drive(clock, cutShort: 0) { await forward.handle(F.request("c.example.com.", id: 3), next: Self.unused) }
         #expect(c.rcode == .refused && c.message.edns?.extendedError == .other)
         clock.advance(seconds: 5)
         let (ra, rb) = await (a, b)
         #expect(ra.rcode == .servFail && rb.rcode == .servFail, "the holders ran out their budget")
         upstream.setScript(ScriptedUpstream.answering([Self.good]))
-        let (d, _) = try await drive(clock, cutShort: 0) { await forward.handle(F.request("d.example.com.", id: 4), next: Self.unused) }
+        let (d, _) = try await F.drive(clock, cutShort: 0) { await forward.handle(F.request("d.example.com.", id: 4), next: Self.unused) }
         #expect(d.rcode == .noError, "the slots are free again")
         await upstream.stop()
     }

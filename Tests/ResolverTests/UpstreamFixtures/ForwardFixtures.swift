@@ -1,3 +1,4 @@
+import Clocks
 import DNSWire
 import NameExpansion
 import Resolver
@@ -35,6 +36,33 @@ enum ForwardFixtures {
         #expect(Set(m.authority) == Set(expectedAuthority), "authority:\n\(m)", sourceLocation: sourceLocation)
         let cnames = expectedAnswer.filter { $0.type == .cname }
         #expect(Array(m.answer.prefix(cnames.count)) == cnames, "CNAME order:\n\(m)", sourceLocation: sourceLocation)
+    }
+
+    /// Runs `query` against a forwarder whose time is `clock`, moving the clock to the deadline of each try's
+    /// timer, at most `cutShort` times and only once `ready` holds; returns the response and the deadlines moved
+    /// to (each a try that timed out). `ready` is asked with the number cut short so far. Real time only bounds
+    /// the test, so a slow machine cannot change what the query sees. A query that must end without a timeout
+    /// passes `cutShort: 0`.
+    static func drive(_ clock: ManualClock, cutShort: Int = .max, when ready: @escaping (_ cut: Int) -> Bool = { _ in true },
+                      _ query: @escaping @Sendable () async -> Response) async throws -> (Response, waits: [UInt64]) {
+        let done = Atomic<Bool>(false)
+        let task = Task {
+            defer { done.store(true, ordering: .sequentiallyConsistent) }
+            return await query()
+        }
+        var waits: [UInt64] = []
+        while true {
+            var deadline: UInt64?
+            let moved = await SystemTimeSource.poll(within: 30) {
+                deadline = waits.count < cutShort && ready(waits.count) ? clock.nextDeadline : nil
+                return done.load(ordering: .sequentiallyConsistent) || deadline != nil
+            }
+            try #require(moved, "the query ends, or a try of it waits on the clock")
+            guard !done.load(ordering: .sequentiallyConsistent), let deadline else { break }
+            waits.append(deadline)
+            clock.advance(to: deadline)
+        }
+        return (await task.value, waits)
     }
 }
 
