@@ -166,7 +166,7 @@ final class RawTCP: @unchecked Sendable {
                 let client = try RawTCP(port: port)
                 client.send(Array(Self.framed(try Self.query(id: 2))[0..<cut]))
                 shutdown(client.fd, Int32(SHUT_WR))
-                #expect(await client.closedByServer(seconds: 2), "the server closes its side after the client's EOF")
+                #expect(await client.closedByServer(seconds: 30), "the server closes its side after the client's EOF")
                 #expect(await client.receive(seconds: 0.2) == nil, "and answers nothing")
             }
             let next = try RawTCP(port: port)
