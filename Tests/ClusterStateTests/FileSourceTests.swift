@@ -85,11 +85,21 @@ func settle(_ source: FileSource) {
     let logs = LogRecorder()
     let source: FileSource
 
-    init() throws {
+    init() throws { try self.init(file: "state.yaml", contents: stateFile(ip: "10.0.0.1")) }
+
+    /// A source of `file` in a fresh directory, written with `contents`, not loaded yet.
+    init(file: String, contents: String) throws {
         dir = try TempDir()
-        path = dir.file("state.yaml")
-        try stateFile(ip: "10.0.0.1").write(toFile: path, atomically: false, encoding: .utf8)
+        path = dir.file(file)
+        try contents.write(toFile: path, atomically: false, encoding: .utf8)
         source = FileSource(path: path, store: store, logger: logs.logger)
+    }
+
+    /// A source that has loaded ``IncrementalFileTests/base`` as a JSON list.
+    static func loaded() throws -> FileSourceTests {
+        let fixture = try FileSourceTests(file: "state.json", contents: IncrementalFileTests.list(IncrementalFileTests.base))
+        try fixture.source.loadOnce()
+        return fixture
     }
 
     @Test func firstLoadInstallsGenerationOne() throws {

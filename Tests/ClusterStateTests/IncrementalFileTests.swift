@@ -57,7 +57,7 @@ import Testing
 
     @Test("a reload decodes only the items that changed and gives what a fresh load gives", arguments: cases)
     func reloadMatchesAFreshLoad(_ c: Case) throws {
-        let fixture = try Loaded()
+        let fixture = try FileSourceTests.loaded()
         let (path, store, logs, source) = (fixture.path, fixture.store, fixture.logs, fixture.source)
         #expect(decodedItems(logs) == "\(Self.base.count)")
 
@@ -73,7 +73,7 @@ import Testing
 
     @Test("a file cut short mid-write, or garbage, keeps the last snapshot; the next good file is read against it")
     func badContentKeepsTheLastSnapshot() throws {
-        let fixture = try Loaded()
+        let fixture = try FileSourceTests.loaded()
         let (path, store, logs, source) = (fixture.path, fixture.store, fixture.logs, fixture.source)
         let served = IncrementalSnapshotTests.view(try #require(store.current))
 
@@ -100,7 +100,7 @@ import Testing
 
     @Test("a duplicate is reported at its second occurrence, whether that item changed or not")
     func duplicatesAreStillFound() throws {
-        let fixture = try Loaded()
+        let fixture = try FileSourceTests.loaded()
         let (path, store, source) = (fixture.path, fixture.store, fixture.source)
         for items in [[Self.service(1)] + Self.base, Self.base + [Self.service(1, ip: "10.96.1.1")], [Self.service(1, ip: "10.96.1.1")] + Self.base] {
             let text = Self.list(items)
@@ -115,7 +115,7 @@ import Testing
 
     @Test("after another install into the store, the next reload reads the whole file")
     func anotherWriterForcesAFullRead() throws {
-        let fixture = try Loaded()
+        let fixture = try FileSourceTests.loaded()
         let (path, store, logs, source) = (fixture.path, fixture.store, fixture.logs, fixture.source)
         store.install(ClusterObjects())
         let changed = Self.base.map { $0 == Self.slice(2) ? Self.slice(2, ready: false) : $0 }
@@ -150,22 +150,5 @@ import Testing
         st.st_ctim = st.st_mtim
         let fingerprint = FileFingerprint(st)
         #expect(fingerprint.mayHideAWrite(readAt: fingerprint.changedAt + c.readAfter) == c.mayHide)
-    }
-}
-
-/// A file source that has loaded ``IncrementalFileTests/base`` as a JSON list.
-struct Loaded {
-    let dir: TempDir
-    let path: String
-    let store = SnapshotStore(nodeName: nil)
-    let logs = LogRecorder()
-    let source: FileSource
-
-    init() throws {
-        dir = try TempDir()
-        path = dir.file("state.json")
-        source = FileSource(path: path, store: store, logger: logs.logger)
-        try IncrementalFileTests.list(IncrementalFileTests.base).write(toFile: path, atomically: true, encoding: .utf8)
-        try source.loadOnce()
     }
 }

@@ -28,7 +28,7 @@ import yaml
 from clusterdata import NGINX_IP, cluster_objects
 import k8sobjects as k8s
 from conftest import KUBE_TOKEN, KUBE_USER, REPO_ROOT
-from servers import ServerExited, fedns_binary, free_port, tail, wait_until
+from servers import ServerExited, fedns_binary, stop_process, free_port, tail, wait_until
 
 DEPLOY = os.path.join(REPO_ROOT, "deploy")
 KUBERNETES_VERSION = "1.37.0"     # kubernetes-validate's newest schemas: the current release
@@ -311,12 +311,7 @@ def test_the_source_syncs_with_exactly_the_role(target, kube_api, knot, tmp_path
             used.add(("watch" if "watch=1" in url.query else "list", resource))
         assert used == {(verb, resource) for _, resource, verb in rules}, tail(str(log))
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, grace=20)
 
 
 def http_status(url: str, timeout: float = 2.0, netns: str | None = None) -> int:
@@ -428,9 +423,4 @@ def test_the_workload_serves_where_the_manifest_says(target, netns, tmp_path):
         assert service["spec"]["ports"][0]["port"] == metrics
         assert service["metadata"]["annotations"]["prometheus.io/port"] == str(metrics)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, grace=20)

@@ -20,7 +20,7 @@ import pytest
 import k8sobjects as k8s
 from clusterdata import NGINX_IP, cluster_objects
 from conftest import REPO_ROOT
-from servers import ServerExited, fedns_binary, tail, wait_until
+from servers import ServerExited, fedns_binary, stop_process, tail, wait_until
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="podman with vfs storage and namespaces need root")
 
@@ -116,12 +116,7 @@ exec chroot --userspec=65532:65532 {root} /usr/bin/fedns serve --config /etc/fed
         assert dig(netns, "nosuch.mynamespace.svc.cluster.local") == []
         assert "read-only" not in log.read_text().lower(), tail(str(log))
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, grace=20)
 
 
 @pytest.mark.parametrize("tool, rule", [

@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 
 from publishing import CLUSTERS, DOMAIN, P, Primary, Watcher, cluster_state, publisher_config  # noqa: E402
-from servers import fedns_binary, free_port, wait_until  # noqa: E402
+from servers import fedns_binary, free_port, stop_process, wait_until  # noqa: E402
 
 FEDERATED = "nginx.mynamespace.myfederation"
 API_CLUSTER = "gce-us-central1"
@@ -144,13 +144,7 @@ class Walkthrough:
         if self.watcher:
             self.watcher.stop()
         for p in self.procs:
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+            stop_process(p, grace=10)
         if self.api:
             self.api.stop()
         if self.primary:
