@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -37,7 +36,7 @@ sys.path.insert(0, HERE)
 
 import callgrind  # noqa: E402
 import gen  # noqa: E402
-from servers import Fedns, Knot, ServerExited, ask, free_port, tail, wait_until  # noqa: E402
+from servers import Fedns, Knot, ServerExited, ask, free_port, stop_process, tail, wait_until  # noqa: E402
 
 SMOKE = os.environ.get("SMOKE") == "1"
 RATE = int(os.environ.get("RATE", "2000" if SMOKE else "20000"))
@@ -152,13 +151,7 @@ class Unbound:
         return self.proc.pid
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, grace=10)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 

@@ -27,7 +27,7 @@ import pytest
 import yaml
 
 from clusterdata import cluster_state, fedns_config
-from servers import REPO, Fedns, ask, free_port, tail, wait_until
+from servers import REPO, Fedns, ask, free_port, stop_process, tail, wait_until
 
 MONITORING = os.path.join(REPO, "deploy", "monitoring")
 RULES = os.path.join(MONITORING, "rules", "fedns.rules.yaml")
@@ -133,12 +133,7 @@ class Prometheus:
         return result[0][1] if result else None
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc, grace=10)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
