@@ -212,7 +212,8 @@ func kubeconfig(cluster: String, user: String, current: String = "a") -> String 
     }
 }
 
-/// Polls `condition` for up to five seconds of real time.
+/// Polls `condition` for up to 30 seconds of real time (what it waits for must happen; a loaded test
+/// process has been seen taking more than 5 s to get there).
 func waitUntil(_ condition: @Sendable () -> Bool) async throws {
-    if await !SystemTimeSource.poll(within: 5, until: condition) { Issue.record("condition not met within 5 s") }
+    if await !SystemTimeSource.poll(within: 30, until: condition) { Issue.record("condition not met within 30 s") }
 }
