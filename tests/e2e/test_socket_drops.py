@@ -15,7 +15,7 @@ import urllib.request
 
 import dns.message
 
-from clusterdata import cluster_state, fedns_config
+from clusterdata import NGINX_IP, WEB_IP, cluster_state, fedns_config
 from servers import Fedns, ask, free_port, wait_until
 
 
@@ -84,5 +84,43 @@ def test_configured_receive_buffer_is_applied_and_logged(knot):
         bufs = listener_rcvbufs(server.port)
         assert bufs and all(b == 2 * (3 << 20) for b in bufs), bufs
         wait_until(lambda: "dns.receive_buffer=6291456" in open(server.log).read(), 5, what="the receive buffer log line")
+    finally:
+        server.stop()
+
+
+def test_answers_the_kernel_will_not_send_are_counted(knot, netns):
+    """An answer the kernel refuses to send is counted in `fedns_dns_unsent_answers_total` and the
+    listener goes on answering everyone else. Here an OUTPUT rule in fedns's namespace drops the
+    answers to one client port, as a host firewall would (sendto fails with EPERM); the first query
+    of a name takes the slow path and the next ones the pre-rendered one, so both are covered."""
+    in_ns = ["ip", "netns", "exec", netns]
+    metrics_addr = f"127.0.0.1:{free_port()}"
+    config = fedns_config(knot.address).replace('metrics: {listen: ""}', f'metrics: {{listen: "{metrics_addr}"}}')
+    server = Fedns(config, cluster_state(), prefix=in_ns).start(wait_ready=False)
+    blocked, free = 40053, 40054
+
+    def dig(source_port: int, service: str = "nginx") -> list[str]:
+        out = subprocess.run([*in_ns, "dig", f"@{server.host}", "-p", str(server.port), "-b", f"127.0.0.1#{source_port}",
+                              "+tries=1", "+time=1", "+short", f"{service}.mynamespace.svc.cluster.local", "A"],
+                             capture_output=True, text=True)
+        return [line for line in out.stdout.splitlines() if line and not line.startswith(";")]
+
+    def unsent() -> float:
+        out = subprocess.run([*in_ns, "curl", "-s", "--max-time", "5", f"http://{metrics_addr}/metrics"],
+                             capture_output=True, text=True).stdout
+        m = re.search(r"^fedns_dns_unsent_answers_total (\S+)$", out, re.M)
+        assert m, f"fedns_dns_unsent_answers_total not exported:\n{out[-2000:]}"
+        return float(m.group(1))
+
+    try:
+        wait_until(lambda: dig(free) == [NGINX_IP], 60, interval=0.2, what="fedns in the namespace answering")
+        assert unsent() == 0
+        subprocess.run([*in_ns, "iptables", "-A", "OUTPUT", "-p", "udp", "--sport", str(server.port),
+                        "--dport", str(blocked), "-j", "DROP"], check=True)
+        for _ in range(3):   # web: not asked before, so the slow path's send first, then the table's
+            assert dig(blocked, "web") == [], "the rule drops the answer"
+        assert unsent() == 3
+        assert dig(free, "web") == [WEB_IP], "the other clients are answered"
+        assert unsent() == 3
     finally:
         server.stop()

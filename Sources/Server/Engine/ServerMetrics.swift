@@ -60,6 +60,10 @@ public final class ServerMetrics: Sendable {
     let tcpConnectionsIdleClosed = Counter(label: "fedns_dns_tcp_connections_idle_closed_total")
     /// Queries the kernel dropped from a full listener receive queue (`KernelSocketDrops`).
     let socketDrops = Counter(label: "fedns_dns_socket_drops_total")
+    /// UDP answers the kernel would not send: the client's address refused them (ICMP unreachable
+    /// reported on the socket), or the send buffer stayed full for 100 ms. The query was answered
+    /// but the client never got it.
+    let unsentAnswers = Counter(label: "fedns_dns_unsent_answers_total")
 
     /// The counts of the UDP listener threads, summed into the counters above when `/metrics` is scraped.
     private let tallies = Mutex<[ListenerTally]>([])

@@ -6,6 +6,7 @@ import CUDPBatch
 import DNSWire
 import Foundation
 import Logging
+import Metrics
 import NIOCore
 import NIOPosix
 import Resolver
@@ -44,6 +45,7 @@ final class UDPSocketServer: Sendable {
     private let inflight = Mutex<(count: Int, threadDone: Bool)>((0, false))
     private let inbox = Mutex<[TableStore]>([])
     private let inboxCount = Atomic<Int>(0)
+    private let unsent: Counter
 
     /// An answer the slow path derived, for the thread's tables.
     enum TableStore: Sendable {
@@ -62,6 +64,7 @@ final class UDPSocketServer: Sendable {
         }
         self.fd = fd
         self.port = ListeningSocket.localPort(fd) ?? 0
+        unsent = engine.metrics.unsentAnswers
         self.wake = wake
         self.reading = Atomic(reading)
         closed = slowPathLoop.makePromise(of: Void.self)
@@ -166,11 +169,12 @@ final class UDPSocketServer: Sendable {
             inboxCount.add(stores.count, ordering: .releasing)
         }
         var destination = source
-        _ = bytes.withUnsafeBytes { data in
+        let sent = bytes.withUnsafeBytes { data in
             withUnsafePointer(to: &destination) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, data.baseAddress, data.count, 0, $0, length) }
             }
         }
+        if sent < 0 { unsent.increment() }
         let closeNow = inflight.withLock { state in
             state.count -= 1
             return state.threadDone && state.count == 0
@@ -241,7 +245,8 @@ private final class UDPLoop: @unchecked Sendable {
                     out.copyBytes(from: bytes)
                     fedns_udp_queue(batch, Int32(i), bytes.count)
                 } else {
-                    bytes.withUnsafeBytes { _ = sendto(fd, $0.baseAddress, $0.count, 0, source, sourceLength) }
+                    let sent = bytes.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, 0, source, sourceLength) }
+                    if sent < 0 { engine.metrics.unsentAnswers.increment() }
                 }
             case .query(let view):
                 if let written = answerFromTable(packet, view: view, into: out, snapshot: snapshot, configEpoch: configEpoch) {
@@ -252,7 +257,8 @@ private final class UDPLoop: @unchecked Sendable {
                 }
             }
         }
-        fedns_udp_send(batch, fd)
+        let unsent = fedns_udp_send(batch, fd)
+        if unsent > 0 { engine.metrics.unsentAnswers.increment(by: Int64(unsent)) }
         if fromTables > 0 {
             tally.recordNanoseconds((NIODeadline.now() - received).nanoseconds, times: fromTables)
         }
