@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "udpbatch.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +59,7 @@ void fedns_udp_batch_destroy(fedns_udp_batch *b) {
     free(b);
 }
 
-int fedns_udp_receive(fedns_udp_batch *b, int fd) {
+int fedns_udp_receive(fedns_udp_batch *b, int fd, int wait) {
     b->queued = 0;
     for (int i = 0; i < b->filled; i++) {
         // The kernel wrote the source's length back into the entries it filled: reset for this read.
@@ -66,7 +67,7 @@ int fedns_udp_receive(fedns_udp_batch *b, int fd) {
         b->received[i].msg_hdr.msg_flags = 0;
         b->received[i].msg_len = 0;
     }
-    int got = recvmmsg(fd, b->received, (unsigned)b->count, MSG_DONTWAIT, NULL);
+    int got = recvmmsg(fd, b->received, (unsigned)b->count, wait ? MSG_WAITFORONE : MSG_DONTWAIT, NULL);
     b->filled = got > 0 ? got : 0;
     return got;
 }
@@ -98,7 +99,7 @@ void fedns_udp_queue(fedns_udp_batch *b, int i, size_t length) {
 int fedns_udp_send(fedns_udp_batch *b, int fd) {
     int sent = 0, lost = 0, waited = 0;
     while (sent + lost < b->queued) {
-        int n = sendmmsg(fd, b->answers + sent + lost, (unsigned)(b->queued - sent - lost), 0);
+        int n = sendmmsg(fd, b->answers + sent + lost, (unsigned)(b->queued - sent - lost), MSG_DONTWAIT);
         if (n > 0) {
             sent += n;
         } else if (n < 0 && errno == EINTR) {
@@ -114,6 +115,17 @@ int fedns_udp_send(fedns_udp_batch *b, int fd) {
     }
     b->queued = 0;
     return lost;
+}
+
+int fedns_udp_blocking_reads(int fd, int timeout_ms) {
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) return -1;
+    struct timeval t = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &t, sizeof t) < 0) {
+        fcntl(fd, F_SETFL, flags);
+        return -1;
+    }
+    return 0;
 }
 
 int fedns_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }

@@ -30,6 +30,22 @@ import Testing
         #expect(!closedTakesWork, "a connection closed to make room takes no new query")
     }
 
+    /// After a hand-over: a connection closes 2 s after its last answer, never over a query in flight,
+    /// and one that has not had a query yet waits out the ordinary idle timeout.
+    @Test func aDrainingProcessClosesOnlyConnectionsThatHadTheirAnswers() {
+        var t = Self.table()
+        #expect(Self.admit(&t, 0, client: "10.0.0.1", now: 0) == .admit)
+        #expect(Self.admit(&t, 1, client: "10.0.0.1", now: 0) == .admit)
+        _ = t.beginWork(0, now: 0)
+        #expect(t.drainCheck(0, now: 5 * Self.second)?.close == false, "a query in flight")
+        t.endWork(0, now: 5 * Self.second)
+        #expect(t.drainCheck(0, now: 6 * Self.second)! == (false, Self.second))
+        #expect(t.drainCheck(0, now: 7 * Self.second)?.close == true, "answered and quiet for 2 s")
+        #expect(t.drainCheck(1, now: 9 * Self.second)! == (false, Self.second), "no query yet: the idle timeout")
+        #expect(t.drainCheck(1, now: 10 * Self.second)?.close == true)
+        #expect(t.drainCheck(7, now: 0) == nil, "not in the table")
+    }
+
     @Test func aConnectionWithWorkPendingIsNeverClosedForANewcomer() {
         var t = Self.table(max: 2)
         #expect(Self.admit(&t, 0, client: "10.0.0.1", now: 0) == .admit)

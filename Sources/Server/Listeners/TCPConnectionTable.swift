@@ -23,6 +23,8 @@ struct TCPConnectionTable<ID: Hashable & Sendable>: Sendable {
         var idleSince: UInt64
         /// Queries in flight plus answers being written.
         var busy = 0
+        /// Answers written (a draining process closes only connections that have had one).
+        var answered = 0
     }
 
     let maxConnections: Int
@@ -73,6 +75,7 @@ struct TCPConnectionTable<ID: Hashable & Sendable>: Sendable {
     mutating func endWork(_ id: ID, now: UInt64) {
         guard var e = entries[id] else { return }
         e.busy = max(0, e.busy - 1)
+        e.answered += 1
         e.idleSince = now
         entries[id] = e
     }
@@ -99,6 +102,20 @@ struct TCPConnectionTable<ID: Hashable & Sendable>: Sendable {
         let timeout = e.busy == 0 ? currentIdleTimeout : stallTimeout
         let idle = now >= e.idleSince ? now - e.idleSince : 0
         return idle >= timeout ? (true, 0) : (false, timeout - idle)
+    }
+
+    /// How long a connection that has had answers must be quiet before a draining process closes it:
+    /// its client may send another query.
+    static var drainQuiet: UInt64 { 2_000_000_000 }
+
+    /// `idleCheck` for a process that handed its listening sockets over: a connection that has had its
+    /// answers closes once they are out and it has been quiet for `drainQuiet`. One that has had no
+    /// query yet keeps the ordinary idle timeout: its client may be about to send one (a starved client
+    /// was seen taking over 2 s), and closing over a query that has arrived unread resets the connection.
+    func drainCheck(_ id: ID, now: UInt64) -> (close: Bool, recheckIn: UInt64)? {
+        guard let e = entries[id], e.busy == 0, e.answered > 0 else { return idleCheck(id, now: now) }
+        let quiet = now >= e.idleSince ? now - e.idleSince : 0
+        return quiet >= Self.drainQuiet ? (true, 0) : (false, Self.drainQuiet - quiet)
     }
 
     private func longestIdle() -> ID? {

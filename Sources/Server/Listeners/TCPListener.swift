@@ -166,22 +166,11 @@ final class TCPConnections: Sendable {
     func idleCheck(_ channel: Channel) -> (close: Bool, recheckIn: UInt64)? {
         let now = clock(), draining = self.draining.load(ordering: .relaxed)
         return state.withLock { s in
-            let id = ObjectIdentifier(channel)
-            // After a hand-over each connection closes once its answers are out and it has been quiet for a
-            // moment (a query may be on its way on a connection just accepted; closing over it would reset it).
-            if draining, let entry = s.table.entries[id], entry.busy == 0 {
-                let quiet = now >= entry.idleSince ? now - entry.idleSince : 0
-                return quiet >= Self.drainQuiet ? (true, 0) : (false, Self.drainQuiet - quiet)
-            }
-            return s.table.idleCheck(id, now: now)
+            draining ? s.table.drainCheck(ObjectIdentifier(channel), now: now) : s.table.idleCheck(ObjectIdentifier(channel), now: now)
         }
     }
 
-    /// How long a connection must be quiet before a draining process closes it: a client that has just
-    /// connected may not have sent its query yet (at 0.5 s, one in 1,343 connections was reset under load).
-    static let drainQuiet: UInt64 = 2_000_000_000
-
-    /// From now on a connection closes once it has nothing in flight (the listening socket is another process's).
+    /// From now on connections close as `TCPConnectionTable.drainCheck` says (the listening socket is another process's).
     func drain() { draining.store(true, ordering: .relaxed) }
     var count: Int { state.withLock { $0.table.count } }
 

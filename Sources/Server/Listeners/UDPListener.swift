@@ -15,13 +15,15 @@ import Synchronization
 /// One UDP socket served by a thread of its own (docs/architecture.md, the hot path).
 ///
 /// The thread reads up to `batchSize` datagrams with one recvmmsg, answers those it can from its
-/// tables into preallocated buffers, and writes the answers with one sendmmsg; only when the socket
-/// is empty does it wait, in poll(), on the socket and an eventfd that wakes it to stop or to
-/// start or stop reading. A query the tables cannot answer is resolved in a task on `slowPathLoop`,
+/// tables into preallocated buffers, and writes the answers with one sendmmsg. The read blocks until
+/// the first datagram comes; after `idleAfterMs` without one, the thread waits in poll() on the
+/// socket and an eventfd that wakes it to stop or to start or stop reading. A query the tables cannot answer is resolved in a task on `slowPathLoop`,
 /// whose completion sends the answer itself (a UDP socket may be written from any thread) and
 /// leaves any answer to keep in the thread's inbox, applied before its next batch.
 final class UDPSocketServer: Sendable {
     static let batchSize = 32
+    /// How long a read waits before the thread waits in poll() instead (where stopping is heard at once).
+    static let idleAfterMs: Int32 = 10
     /// Larger datagrams are cut here and the gate sees what is left (FORMERR); as NIO's listener did.
     static let datagramSize = 4096
     /// An answer is at most the client's payload (≤ 1232); an error reply of the gate is smaller still.
@@ -111,9 +113,11 @@ final class UDPSocketServer: Sendable {
 
     private func run(_ loop: UDPLoop) {
         var fds = [pollfd(fd: wake, events: Int16(POLLIN), revents: 0), pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
-        // A read that filled less than a batch emptied the queue: the next wait is in poll(), not in a
-        // read that would only say EAGAIN (one system call less per wake-up at moderate rates).
-        var drained = false
+        // The read itself waits for the next datagram, so a wake-up costs two system calls: that read
+        // and the send. A read that times out (the socket idle for `idleAfterMs`) leaves the waiting
+        // to poll(), where a signal (stop, stop reading) is heard at once; so does a socket that could
+        // not be made blocking.
+        let blocking = fedns_udp_blocking_reads(fd, Self.idleAfterMs) == 0
         while !stopping.load(ordering: .sequentiallyConsistent) {
             let request = requested.load(ordering: .sequentiallyConsistent)
             let on = reading.load(ordering: .sequentiallyConsistent)
@@ -122,14 +126,10 @@ final class UDPSocketServer: Sendable {
                 waitForEvents(&fds, count: 1)
                 continue
             }
-            if drained {
-                drained = false
-                waitForEvents(&fds, count: 2)
-                continue
-            }
-            let received = fedns_udp_receive(loop.batch, fd)
+            let received = fedns_udp_receive(loop.batch, fd, blocking ? 1 : 0)
             guard received > 0 else {
-                if received < 0, errno != EAGAIN, errno != EWOULDBLOCK, errno != EINTR {
+                if received < 0, errno == EINTR { continue }
+                if received < 0, errno != EAGAIN, errno != EWOULDBLOCK {
                     // Not expected on a bound UDP socket (ENOMEM…): do not spin on it.
                     poll(nil, 0, 10)
                 }
@@ -142,7 +142,6 @@ final class UDPSocketServer: Sendable {
                 loop.apply(stores)
             }
             loop.answer(count: Int(received), on: fd)
-            drained = received < Self.batchSize
         }
         fedns_udp_batch_destroy(loop.batch)
         let closeNow = inflight.withLock { state in
@@ -180,7 +179,7 @@ final class UDPSocketServer: Sendable {
         var destination = source
         let sent = bytes.withUnsafeBytes { data in
             withUnsafePointer(to: &destination) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, data.baseAddress, data.count, 0, $0, length) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, data.baseAddress, data.count, Int32(MSG_DONTWAIT), $0, length) }
             }
         }
         if sent < 0 { unsent.increment() }
@@ -254,7 +253,7 @@ private final class UDPLoop: @unchecked Sendable {
                     out.copyBytes(from: bytes)
                     fedns_udp_queue(batch, Int32(i), bytes.count)
                 } else {
-                    let sent = bytes.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, 0, source, sourceLength) }
+                    let sent = bytes.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT), source, sourceLength) }
                     if sent < 0 { engine.metrics.unsentAnswers.increment() }
                 }
             case .query(let view):
