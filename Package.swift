@@ -26,7 +26,8 @@ let package = Package(
         .target(name: "NodeSetup"),
         // SCM_RIGHTS for the hand-over of listening sockets (the CMSG macros are not imported into Swift).
         .target(name: "CFDPassing"),
-        // recvmmsg/sendmmsg for the UDP listeners (struct mmsghdr is not imported into Swift).
+        // recvmmsg/sendmmsg for the UDP listeners (struct mmsghdr is not imported into Swift); epoll for the
+        // forwarder's UDP tries (struct epoll_event is packed).
         .target(name: "CUDPBatch"),
         // Monotonic time and sleep that tests drive (`ManualClock`), for every part that waits.
         .target(name: "Clocks"),
@@ -39,7 +40,7 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
         ]),
         .target(name: "Resolver", dependencies: [
-            "Clocks", "DNSWire", "ClusterState", "NameExpansion", "YAMLReader",
+            "Clocks", "CUDPBatch", "DNSWire", "ClusterState", "NameExpansion", "YAMLReader",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

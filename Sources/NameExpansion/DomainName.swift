@@ -79,6 +79,21 @@ public struct DomainName: Hashable, Sendable, CustomStringConvertible, Comparabl
         return label.unicodeScalars.map { UInt8(truncatingIfNeeded: $0.value) }
     }
 
+    /// Appends the uncompressed wire form (length-prefixed labels, then the root's 0) to `bytes`.
+    public func appendWire(to bytes: inout [UInt8]) {
+        for label in labels {
+            let lengthAt = bytes.count
+            bytes.append(0)
+            if label.utf8.allSatisfy({ $0 < 0x80 }) {
+                bytes.append(contentsOf: label.utf8)
+            } else {
+                for scalar in label.unicodeScalars { bytes.append(UInt8(truncatingIfNeeded: scalar.value)) }
+            }
+            bytes[lengthAt] = UInt8(truncatingIfNeeded: bytes.count - lengthAt - 1)
+        }
+        bytes.append(0)
+    }
+
     static func wireLength(of label: String) -> Int {
         label.utf8.allSatisfy({ $0 < 0x80 }) ? label.utf8.count : label.unicodeScalars.count
     }

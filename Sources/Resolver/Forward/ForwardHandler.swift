@@ -26,7 +26,7 @@ public final class ForwardHandler: Handler {
     private let active = Atomic<Int>(0)
 
     /// - Parameters:
-    ///   - group: the event loops the upstream sockets run on (shared with the server).
+    ///   - group: the event loops of the TCP tries after TC (shared with the server); UDP tries wait on `UDPTries`' thread.
     ///   - time: drives timeouts, the budget and probe intervals.
     /// - Throws: when the configuration is invalid, e.g. an upstream is one of fedns's own listen addresses.
     public convenience init(config: ForwardConfig, group: any EventLoopGroup, time: any TimeSource = SystemTimeSource(),
@@ -139,10 +139,8 @@ public final class ForwardHandler: Handler {
     static func query(_ question: Question, dnssecOK: Bool, checkingDisabled: Bool) -> (bytes: [UInt8], matcher: ReplyMatcher) {
         var rng = SystemRandomNumberGenerator()
         let id = UInt16.random(in: .min ... .max, using: &rng)
-        var m = Message.query(id: id, name: question.name, type: question.type, class: question.class,
-                              edns: EDNS(udpPayloadSize: 1232, dnssecOK: dnssecOK))
-        m.header.checkingDisabled = checkingDisabled
-        return (WireCodec.encode(m), ReplyMatcher(id: id, question: question))
+        let bytes = WireCodec.recursiveQuery(id: id, question, udpPayloadSize: 1232, dnssecOK: dnssecOK, checkingDisabled: checkingDisabled)
+        return (bytes, ReplyMatcher(id: id, question: question))
     }
 
     private func markUp(_ upstream: Upstream) {

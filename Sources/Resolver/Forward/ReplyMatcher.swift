@@ -3,7 +3,8 @@ import NameExpansion
 
 /// Decides whether a datagram answers the query we sent (RFC 5452 §9.1): it must be a response
 /// (QR=1) with our ID and exactly our question — name compared case-insensitively, type, class.
-/// The source address and port are checked by the channel handler that saw the datagram.
+/// The source address and port are checked by the kernel: a try's UDP socket is connected to the
+/// upstream, and a TCP connection has only one peer.
 struct ReplyMatcher: Sendable {
     let id: UInt16
     let question: Question

@@ -14,7 +14,8 @@ public enum TryOutcome: Sendable {
 
 /// One query/reply exchange with one upstream, over a fresh socket each time: a connected UDP
 /// socket on a kernel-chosen ephemeral port (random source port, RFC 5452 §9.2; connecting also
-/// makes the kernel report ICMP port unreachable), or a TCP connection with 2-byte length framing.
+/// makes the kernel report ICMP port unreachable) waited on by ``UDPTries``' thread, or a TCP
+/// connection (after TC, rare) with 2-byte length framing on NIO.
 /// The forwarder's default ``UpstreamTransport``.
 struct UpstreamExchange: UpstreamTransport {
     let group: any EventLoopGroup
@@ -26,26 +27,17 @@ struct UpstreamExchange: UpstreamTransport {
             : await udp(query, matcher: accept, to: upstream, timeoutNanoseconds: timeoutNanoseconds)
     }
 
+    /// With the system clock the try's deadline is kept by the reader thread itself (an epoll_wait
+    /// timeout): no timer task and no task group per try. Any other `TimeSource` (the tests'
+    /// `ManualClock`, the conformance runner's) decides alone when time is up, so the try then races
+    /// a sleep on it, as TCP tries do, and losing the race cancels the try.
     func udp(_ query: [UInt8], matcher: @escaping @Sendable ([UInt8]) -> Message?, to upstream: Upstream, timeoutNanoseconds: UInt64) async -> TryOutcome {
-        await race(timeoutNanoseconds) { abandon in
-            let loop = group.next()
-            let promise = loop.makePromise(of: TryOutcome.self)
-            do {
-                let address = try SocketAddress(ipAddress: upstream.host, port: Int(upstream.port))
-                let channel = try await DatagramBootstrap(group: loop)
-                    .channelInitializer { ch in
-                        ch.eventLoop.makeCompletedFuture {
-                            try ch.pipeline.syncOperations.addHandler(
-                                DatagramReplyHandler(matcher: matcher, source: address, promise: promise))
-                        }
-                    }
-                    .connect(to: address).get()
-                guard abandon.attach(channel) else { promise.succeed(.timeout); return await outcome(promise) }
-                try await channel.writeAndFlush(channel.allocator.buffer(bytes: query)).get()
-            } catch {
-                promise.succeed(.networkError("\(error)"))
-            }
-            return await outcome(promise)
+        if time is SystemTimeSource {
+            let deadline = time.nowNanoseconds() + timeoutNanoseconds
+            return await UDPTries.shared.exchange(query, with: upstream, deadline: deadline, accept: matcher)
+        }
+        return await race(timeoutNanoseconds) { _ in
+            await UDPTries.shared.exchange(query, with: upstream, deadline: nil, accept: matcher)
         }
     }
 
@@ -117,42 +109,6 @@ final class Abandon: Sendable {
     func now() {
         let channel = state.withLock { s in s.ended = true; return s.channel }
         channel?.close(promise: nil)
-    }
-}
-
-/// Waits on a connected UDP channel for the one datagram that answers the query; everything else
-/// (junk, other IDs or questions, other sources) is ignored and the wait goes on.
-final class DatagramReplyHandler: ChannelInboundHandler {
-    typealias InboundIn = AddressedEnvelope<ByteBuffer>
-    let matcher: @Sendable ([UInt8]) -> Message?
-    let source: SocketAddress
-    let promise: EventLoopPromise<TryOutcome>
-    private var done = false
-
-    init(matcher: @escaping @Sendable ([UInt8]) -> Message?, source: SocketAddress, promise: EventLoopPromise<TryOutcome>) {
-        self.matcher = matcher; self.source = source; self.promise = promise
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let envelope = unwrapInboundIn(data)
-        guard !done, envelope.remoteAddress == source,
-              let reply = matcher(Array(envelope.data.readableBytesView)) else { return }
-        finish(.reply(reply))
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        finish(.networkError("\(error)"))
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        finish(.networkError("socket closed"))
-        context.fireChannelInactive()
-    }
-
-    private func finish(_ outcome: TryOutcome) {
-        guard !done else { return }
-        done = true
-        promise.succeed(outcome)
     }
 }
 
