@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Clocks
 import DNSWire
 import NameExpansion
@@ -14,6 +17,28 @@ enum ForwardFixtures {
                               edns: edns ? EDNS(udpPayloadSize: 4096, dnssecOK: dnssecOK) : nil)
         m.header.checkingDisabled = checkingDisabled
         return Request(message: m, transport: .udp)
+    }
+
+    /// How many UDP sockets of this network namespace are connected to `upstream` (an IPv4 address), read
+    /// from /proc/net/udp: a forwarder's try holds one from its send until it ends.
+    static func socketsConnected(to upstream: Upstream) -> Int {
+        var address = in_addr()
+        guard inet_pton(AF_INET, upstream.host, &address) == 1 else { return -1 }
+        // The kernel prints the address as the 32-bit value in host order, and the port.
+        let remote = hex(UInt64(address.s_addr), digits: 8) + ":" + hex(UInt64(upstream.port), digits: 4)
+        let fd = open("/proc/net/udp", O_RDONLY)
+        guard fd >= 0 else { return -1 }
+        defer { close(fd) }
+        var text: [UInt8] = [], chunk = [UInt8](repeating: 0, count: 65_536)
+        while case let n = read(fd, &chunk, chunk.count), n > 0 { text += chunk[0..<n] }
+        // Columns: sl local_address rem_address st ...
+        return String(decoding: text, as: UTF8.self).split(separator: "\n").dropFirst()
+            .filter { $0.split(separator: " ").dropFirst(2).first.map(String.init) == remote }.count
+    }
+
+    private static func hex(_ value: UInt64, digits: Int) -> String {
+        let text = String(value, radix: 16, uppercase: true)
+        return String(repeating: "0", count: max(0, digits - text.count)) + text
     }
 
     static func records(_ lines: [String]) -> [ResourceRecord] { lines.map { try! ResourceRecord(zoneText: $0) } }
