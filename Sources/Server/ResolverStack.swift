@@ -26,7 +26,8 @@ public struct ResolverStack {
     /// Builds the chain and its services from `config`.
     /// - Parameters:
     ///   - time: the clock of everything that waits: the file source's polls, the cache, the forwarder.
-    ///   - transport: how the forwarder reaches upstreams; nil means real sockets on `group`
+    ///   - transport: how the forwarder reaches upstreams; nil means real sockets (UDP tries on the
+    ///     forwarder's reader thread, TCP on `group`)
     ///     (the conformance runner passes its scripted upstreams).
     ///   - firstLoad: when the cluster state file is first read: by `build` itself (in-process use),
     ///     or by the file source's service once the server's listeners are bound.
