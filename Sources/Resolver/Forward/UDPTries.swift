@@ -28,8 +28,6 @@ final class UDPTries: Sendable {
 
     private let epoll: Int32
     private let wake: Int32
-    /// Why the reader could not start (no epoll or eventfd): every try fails with it.
-    private let startError: String?
     private let state = Mutex(State())
     private let clock = SystemTimeSource()
 
@@ -45,6 +43,8 @@ final class UDPTries: Sendable {
         var cancelled: [UInt64] = []
         /// Until when the thread sleeps (0: awake); a try due earlier wakes it.
         var sleepingUntil: UInt64 = 0
+        /// Why the thread could not start (no epoll set, eventfd or thread): every try fails with it.
+        var startError: String?
 
         func live(_ token: UInt64) -> PendingTry? {
             let index = Int(token & 0xffff_ffff)
@@ -63,24 +63,29 @@ final class UDPTries: Sendable {
         epoll = fedns_epoll_create()
         wake = fedns_eventfd()
         if epoll < 0 || wake < 0 || fedns_epoll_add(epoll, wake, Self.wakeToken) != 0 {
-            startError = "upstream reader: \(errnoText())"
+            let why = "upstream reader: \(errnoText())"
+            state.withLock { $0.startError = why }
             return
         }
-        startError = nil
         var thread = pthread_t()
         let context = Unmanaged.passRetained(self).toOpaque()
         let started = pthread_create(&thread, nil, { context in
             Unmanaged<UDPTries>.fromOpaque(context!).takeUnretainedValue().run()
             return nil
         }, context)
-        if started == 0 { pthread_detach(thread) }
+        if started == 0 {
+            pthread_detach(thread)
+        } else {
+            Unmanaged<UDPTries>.fromOpaque(context).release()
+            let why = "upstream reader thread: \(String(cString: strerror(started)))"
+            state.withLock { $0.startError = why }
+        }
     }
 
     /// Sends `query` to `upstream` on a fresh socket and waits for the datagram `accept` takes, an
     /// error, `deadline` (nanoseconds of `SystemTimeSource`, nil: none) or the task's cancellation (`.timeout`).
     func exchange(_ query: [UInt8], with upstream: Upstream, deadline: UInt64?,
                   accept: @escaping @Sendable ([UInt8]) -> Message?) async -> TryOutcome {
-        if let startError { return .networkError(startError) }
         let fd = upstream.host.withCString { fedns_udp_connect($0, upstream.port) }
         guard fd >= 0 else { return .networkError("socket: \(errnoText())") }
         let sent = query.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
@@ -100,6 +105,7 @@ final class UDPTries: Sendable {
     /// Hands `pending` to the thread, or ends it at once (cancelled already, or epoll refused it).
     private func register(_ pending: PendingTry, _ continuation: UnsafeContinuation<TryOutcome, Never>) {
         let (refused, wakeThread) = state.withLock { s -> (TryOutcome?, Bool) in
+            if let why = s.startError { return (.networkError(why), false) }
             if pending.cancelRequested { return (.timeout, false) }
             let index = s.freeSlots.popLast() ?? s.slots.count
             if index == s.slots.count { s.slots.append(nil) }
