@@ -6,13 +6,9 @@ public enum RData {
     /// Uncompressed wire form of a name.
     public static func name(_ name: DomainName) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(name.wireLength)
-        for label in name.labels {
-            let bytes = DomainName.wireBytes(of: label)
-            out.append(UInt8(bytes.count))
-            out.append(contentsOf: bytes)
-        }
-        out.append(0)
+        // An upper bound (an octet of 0x80 or more takes two UTF-8 bytes), read without a pass over the labels.
+        out.reserveCapacity(name.labels.reduce(1) { $0 + 1 + $1.utf8.count })
+        name.appendWire(to: &out)
         return out
     }
 
