@@ -188,7 +188,7 @@ struct ForwardTests {
         let clock = ManualClock()
         let forward = try forwarder([silent.upstream], tryTimeoutMs: 300, budgetMs: 600, time: clock)
         // Each try is cut short only once its socket is seen open: the count sees a live try.
-        let (cancelled, waits) = try await drive(clock, when: { F.socketsConnected(to: silent.upstream) == 1 }) {
+        let (cancelled, waits) = try await F.drive(clock, when: { _ in F.socketsConnected(to: silent.upstream) == 1 }) {
             await forward.handle(F.request("www.example.com."), next: Self.unused)
         }
         #expect(cancelled.message.edns?.extendedError == .noReachableAuthority && waits.count == 2)
