@@ -10,7 +10,7 @@ struct ClusterIndexes: Sendable {
     /// Which Service each slice belongs to, for deletes (which name only the slice).
     var sliceOwners = ShardedMap<ObjectRef, ServiceKey>()
     var published = ShardedMap<ServiceKey, [ReadyAddress]>()
-    var reverse = ShardedMap<String, [ReverseEntry]>()
+    var reverse = ReverseIndex()
     var namespaceObjects: Set<String> = []
     var servicesPerNamespace: [String: Int] = [:]
     /// Namespaces named by Namespace objects or by any Service.
@@ -42,16 +42,13 @@ struct ClusterIndexes: Sendable {
             sliceOwners[ref] = e.service
             slicesByService[e.service, default: []].append(e)
         }
+        var links: [ReverseLink] = []
         for (key, service) in services {
             let addresses = ClusterSnapshot.published(service, slices: slicesByService[key] ?? [])
             if !addresses.isEmpty { published[key] = addresses }
-            for link in Self.reverseEntries(service, published: addresses) {
-                reverse[link.address, default: []].append(link.entry)
-            }
+            links += Self.reverseEntries(service, published: addresses)
         }
-        var sorted = ShardedMap<String, [ReverseEntry]>()
-        for (address, entries) in reverse { sorted[address] = entries.count > 1 ? entries.sorted(by: ReverseEntry.order) : entries }
-        reverse = sorted
+        reverse = ReverseIndex(links)
         for p in objects.pods { upsertPod(p, &ignored) }
         for n in objects.nodes { upsertNode(n, &ignored) }
     }
@@ -174,22 +171,18 @@ struct ClusterIndexes: Sendable {
         let before = Set(old.map { Self.reverseEntries($0, published: oldPublished) } ?? [])
         let after = Set(service.map { Self.reverseEntries($0, published: newPublished) } ?? [])
         for link in before.subtracting(after) {
-            var entries = reverse.removeValue(forKey: link.address) ?? []
-            entries.removeAll { $0 == link.entry }
-            if !entries.isEmpty { reverse[link.address] = entries }
-            changed.touch(.address(link.address))
+            reverse.remove(link.entry, at: link.key)
+            changed.touch(.address(link.key.description))
         }
         for link in after.subtracting(before) {
-            var entries = reverse.removeValue(forKey: link.address) ?? []
-            entries.append(link.entry)
-            reverse[link.address] = entries.count > 1 ? entries.sorted(by: ReverseEntry.order) : entries
-            changed.touch(.address(link.address))
+            reverse.insert(link.entry, at: link.key)
+            changed.touch(.address(link.key.description))
         }
     }
 
     /// One reverse-index entry: `address` names `entry`.
     struct ReverseLink: Hashable {
-        var address: String
+        var key: IPKey
         var entry: ReverseEntry
     }
 
@@ -200,12 +193,12 @@ struct ClusterIndexes: Sendable {
         var out: [ReverseLink] = []
         if case .clusterIP(let ips) = service.kind {
             for ip in ips {
-                if let c = IPAddress.canonical(ip) { out.append(ReverseLink(address: c, entry: ReverseEntry(service: service.key, endpointHost: nil))) }
+                if let key = IPKey(ip) { out.append(ReverseLink(key: key, entry: ReverseEntry(service: service.key, endpointHost: nil))) }
             }
         }
         for r in published {
-            if let c = IPAddress.canonical(r.address) {
-                out.append(ReverseLink(address: c, entry: ReverseEntry(service: service.key, endpointHost: r.label)))
+            if let key = IPKey(r.address) {
+                out.append(ReverseLink(key: key, entry: ReverseEntry(service: service.key, endpointHost: r.label)))
             }
         }
         return out

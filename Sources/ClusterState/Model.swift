@@ -170,8 +170,8 @@ public final class ClusterSnapshot: Sendable {
         }
         return (shared(\.zone), shared(\.region))
     }
-    /// Canonical IP text → what it names, for PTR: ClusterIPs and published endpoint addresses.
-    public var reverseIndex: ShardedMap<String, [ReverseEntry]> { indexes.reverse }
+    /// An address → what it names, for PTR: ClusterIPs and published endpoint addresses.
+    public var reverseIndex: ReverseIndex { indexes.reverse }
 
     /// Indexes `objects` from scratch, as a first install does.
     public convenience init(generation: UInt64, objects: ClusterObjects, nodeName: String?) {
