@@ -9,7 +9,6 @@ struct ClusterIndexes: Sendable {
     var slicesByService = ShardedMap<ServiceKey, [EndpointSlice]>()
     /// Which Service each slice belongs to, for deletes (which name only the slice).
     var sliceOwners = ShardedMap<ObjectRef, ServiceKey>()
-    var published = ShardedMap<ServiceKey, [ReadyAddress]>()
     var reverse = ReverseIndex()
     var namespaceObjects: Set<String> = []
     var servicesPerNamespace: [String: Int] = [:]
@@ -26,8 +25,8 @@ struct ClusterIndexes: Sendable {
 
     init(nodeName: String?) { self.nodeName = nodeName }
 
-    /// Indexes `objects` in one pass (a first install): each Service's published addresses and
-    /// reverse entries are computed once, after all its slices are in.
+    /// Indexes `objects` in one pass (a first install): each Service's reverse entries are
+    /// computed once, after all its slices are in.
     init(objects: ClusterObjects, nodeName: String?) {
         self.nodeName = nodeName
         var ignored = ChangeRecorder()
@@ -44,9 +43,7 @@ struct ClusterIndexes: Sendable {
         }
         var links: [ReverseLink] = []
         for (key, service) in services {
-            let addresses = ClusterSnapshot.published(service, slices: slicesByService[key] ?? [])
-            if !addresses.isEmpty { published[key] = addresses }
-            links += Self.reverseEntries(service, published: addresses)
+            links += Self.reverseEntries(service, published: ClusterSnapshot.published(service, slices: slicesByService[key] ?? []))
         }
         reverse = ReverseIndex(links)
         for p in objects.pods { upsertPod(p, &ignored) }
@@ -112,17 +109,19 @@ struct ClusterIndexes: Sendable {
         // Unchanged objects are not written: a write copies the shard it falls in.
         let old = services[s.key]
         guard old != s else { return }
+        let before = reverseLinks(of: s.key)
         services[s.key] = s
         if old == nil { countService(in: s.key.namespace, by: 1, &changed) }
         changed.touchService(s.key)
-        republish(s.key, was: old, &changed)
+        relink(s.key, before: before, &changed)
     }
 
     mutating func deleteService(_ key: ServiceKey, _ changed: inout ChangeRecorder) {
-        guard let old = services.removeValue(forKey: key) else { return }
+        let before = reverseLinks(of: key)
+        guard services.removeValue(forKey: key) != nil else { return }
         countService(in: key.namespace, by: -1, &changed)
         changed.touchService(key)
-        republish(key, was: old, &changed)
+        relink(key, before: before, &changed)
     }
 
     mutating func upsertSlice(_ e: EndpointSlice, _ changed: inout ChangeRecorder) {
@@ -132,10 +131,12 @@ struct ClusterIndexes: Sendable {
         if owner != e.service { sliceOwners[ref] = e.service }
         if let owner, owner != e.service {
             // The slice's service label changed: it leaves the old Service.
+            let before = reverseLinks(of: owner)
             removeSlice(ref, from: owner)
             changed.touchService(owner)
-            republish(owner, was: services[owner], &changed)
+            relink(owner, before: before, &changed)
         }
+        let before = reverseLinks(of: e.service)
         var slices = slicesByService.removeValue(forKey: e.service) ?? []
         if let i = slices.firstIndex(where: { $0.name == e.name }) {
             slices[i] = e
@@ -144,14 +145,15 @@ struct ClusterIndexes: Sendable {
         }
         slicesByService[e.service] = slices
         changed.touchService(e.service)
-        republish(e.service, was: services[e.service], &changed)
+        relink(e.service, before: before, &changed)
     }
 
     mutating func deleteSlice(_ ref: ObjectRef, _ changed: inout ChangeRecorder) {
         guard let owner = sliceOwners.removeValue(forKey: ref) else { return }
+        let before = reverseLinks(of: owner)
         removeSlice(ref, from: owner)
         changed.touchService(owner)
-        republish(owner, was: services[owner], &changed)
+        relink(owner, before: before, &changed)
     }
 
     private mutating func removeSlice(_ ref: ObjectRef, from owner: ServiceKey) {
@@ -160,16 +162,17 @@ struct ClusterIndexes: Sendable {
         if !slices.isEmpty { slicesByService[owner] = slices }
     }
 
-    /// Recomputes the published addresses and reverse entries of one Service after it (it was
-    /// `old` before) or one of its slices changed, touching every address whose reverse answer changes.
-    private mutating func republish(_ key: ServiceKey, was old: Service?, _ changed: inout ChangeRecorder) {
-        let oldPublished = published[key] ?? []
-        let service = services[key]
-        let newPublished = service.map { ClusterSnapshot.published($0, slices: slicesByService[key] ?? []) } ?? []
-        guard old != service || oldPublished != newPublished else { return }
-        published[key] = newPublished.isEmpty ? nil : newPublished
-        let before = Set(old.map { Self.reverseEntries($0, published: oldPublished) } ?? [])
-        let after = Set(service.map { Self.reverseEntries($0, published: newPublished) } ?? [])
+    /// The reverse entries one Service and its slices make now.
+    private func reverseLinks(of key: ServiceKey) -> Set<ReverseLink> {
+        guard let service = services[key] else { return [] }
+        return Set(Self.reverseEntries(service, published: ClusterSnapshot.published(service, slices: slicesByService[key] ?? [])))
+    }
+
+    /// Brings the reverse entries of one Service up to date after it or one of its slices changed
+    /// (`before`: its entries until then), touching every address whose reverse answer changes.
+    /// Its published addresses are not kept: they are computed when asked, from its slices.
+    private mutating func relink(_ key: ServiceKey, before: Set<ReverseLink>, _ changed: inout ChangeRecorder) {
+        let after = reverseLinks(of: key)
         for link in before.subtracting(after) {
             reverse.remove(link.entry, at: link.key)
             changed.touch(.address(link.key.description))
