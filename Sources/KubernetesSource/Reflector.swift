@@ -85,12 +85,14 @@ public final class Reflector: ServiceLifecycle.Service, Sendable {
         return machine.failed(problem, now: time.nowNanoseconds(), random: random())
     }
 
-    /// Counts and logs what a step says; a log line per change of state, never one per retry.
+    /// Counts and logs what a step says; a log line per change of state, never one per retry, and
+    /// one per outage of the whole server, not one per resource.
     private func note(_ step: ReflectorMachine.Step) {
         if step.relist { metrics.relisted(kind) }
         if step.watchRestart { metrics.watchRestarted(kind) }
         switch step.report {
         case .failing(let problem)?:
+            guard sync.reachability.isNews(problem) else { break }
             var metadata: Logger.Metadata = ["kube.resource": "\(resource)", "kube.server": "\(client.endpoint.server)",
                                              "kube.problem": "\(problem)"]
             let message: Logger.Message
@@ -115,6 +117,7 @@ public final class Reflector: ServiceLifecycle.Service, Sendable {
             }
             logger.error(message, metadata: metadata)
         case .recovered(let problem)?:
+            guard sync.reachability.isRecoveryNews(problem) else { break }
             logger.info("kubernetes: API server answering again", metadata: ["kube.resource": "\(resource)", "kube.after": "\(problem)"])
         case nil:
             break

@@ -55,6 +55,16 @@ public enum APIProblem: Error, Sendable, Equatable, CustomStringConvertible {
     /// A 200 whose body is not what the protocol says (not a list, cut short, not JSON).
     case malformed(String)
 
+    /// A name for a problem of the whole API server, not of one resource (every reflector meets it
+    /// at once); nil for the others.
+    var serverWide: String? {
+        switch self {
+        case .unreachable: "unreachable"
+        case .unauthorized: "unauthorized"
+        default: nil
+        }
+    }
+
     /// The HTTP status, or nil when there was none.
     public var httpCode: Int? {
         switch self {

@@ -1,5 +1,5 @@
 import ClusterState
-import KubernetesSource
+@testable import KubernetesSource
 import Logging
 import Testing
 
@@ -192,5 +192,22 @@ private func watching(timing: ReflectorTiming = ReflectorTiming()) -> Machine {
         #expect(store.current?.service("a", namespace: "default") == nil)
         #expect(store.current?.service("c", namespace: "default") != nil)
         #expect(store.current?.namespaces.contains("default") == true)
+    }
+}
+
+/// One outage of the whole API server is logged once, not once per watched resource; problems of one
+/// resource are each its own.
+@Suite struct OutageLogTests {
+    @Test func aServerWideProblemIsNewsOnceAndSoIsItsEnd() {
+        let r = Reachability()
+        #expect(r.isNews(.unreachable("refused")), "the first resource to meet it says it")
+        #expect(!r.isNews(.unreachable("reset")), "the others do not")
+        #expect(r.isNews(.forbidden(verb: "list", message: "")), "a resource's own problem is always news")
+        #expect(r.isRecoveryNews(.unreachable("refused")), "the first resource answered again says so")
+        #expect(!r.isRecoveryNews(.unreachable("refused")), "the others do not")
+        #expect(r.isNews(.unreachable("refused")), "the next outage is news again")
+        #expect(r.isNews(.unauthorized("401")), "so is another server-wide problem")
+        #expect(r.isRecoveryNews(.status(500, "")), "any answer ends the server-wide problem")
+        #expect(r.isNews(.unauthorized("401")))
     }
 }
