@@ -17,9 +17,10 @@ import Synchronization
 /// The thread reads up to `batchSize` datagrams with one recvmmsg, answers those it can from its
 /// tables into preallocated buffers, and writes the answers with one sendmmsg. The read blocks until
 /// the first datagram comes; after `idleAfterMs` without one, the thread waits in poll() on the
-/// socket and an eventfd that wakes it to stop or to start or stop reading. A query the tables cannot answer is resolved in a task on `slowPathLoop`,
-/// whose completion sends the answer itself (a UDP socket may be written from any thread) and
-/// leaves any answer to keep in the thread's inbox, applied before its next batch.
+/// socket and an eventfd that wakes it to stop or to start or stop reading. A query the tables
+/// cannot answer is resolved in a task on `slowPathLoop`, whose completion sends the answer itself
+/// (a UDP socket may be written from any thread) and leaves any answer to keep in the thread's
+/// inbox, applied before its next batch.
 final class UDPSocketServer: Sendable {
     static let batchSize = 32
     /// How long a read waits before the thread waits in poll() instead (where stopping is heard at once).
@@ -179,7 +180,9 @@ final class UDPSocketServer: Sendable {
         var destination = source
         let sent = bytes.withUnsafeBytes { data in
             withUnsafePointer(to: &destination) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, data.baseAddress, data.count, Int32(MSG_DONTWAIT), $0, length) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(fd, data.baseAddress, data.count, Int32(MSG_DONTWAIT), $0, length)
+                }
             }
         }
         if sent < 0 { unsent.increment() }
