@@ -122,7 +122,7 @@ struct ScriptedTransport: UpstreamTransport {
     let clock: ManualClock
 
     func exchange(_ query: [UInt8], with upstream: Upstream, tcp: Bool, timeoutNanoseconds: UInt64,
-                  accept: @escaping @Sendable ([UInt8]) -> Message?) async -> TryOutcome {
+                  accept: @escaping @Sendable ([UInt8]) -> UpstreamReply?) async -> TryOutcome {
         guard let scripted = script.upstream(at: upstream.host, port: upstream.port) else {
             return .networkError("connection refused (no scripted upstream at \(upstream))")
         }

@@ -54,6 +54,52 @@ public struct PrerenderedAnswer: Sendable {
         authorityCount = Int(UInt16(wire[8]) << 8 | UInt16(wire[9]))
     }
 
+    /// An answer laid out by a walk of its bytes (no OPT among them).
+    init(bytes: [UInt8], rcode: RCode, questionEnd: Int, ednsOptions: [UInt8], recordEnds: [Int], ttlOffsets: [Int]) {
+        self.bytes = bytes; self.rcode = rcode; self.questionEnd = questionEnd; self.ednsOptions = ednsOptions
+        self.recordEnds = recordEnds; self.ttlOffsets = ttlOffsets
+        answerCount = Int(UInt16(bytes[6]) << 8 | UInt16(bytes[7]))
+        authorityCount = Int(UInt16(bytes[8]) << 8 | UInt16(bytes[9]))
+    }
+
+    public var truncated: Bool { bytes[2] & 0x02 != 0 }
+    public var hasAnswerRecords: Bool { answerCount > 0 }
+
+    /// What caching rules read: the smallest TTL of the answer records (nil without any), and the
+    /// TTL and MINIMUM of the first SOA record of the authority section.
+    public var ttls: (answerMinimum: UInt32?, soa: (ttl: UInt32, minimum: UInt32)?) {
+        func u32(_ at: Int) -> UInt32 {
+            UInt32(bytes[at]) << 24 | UInt32(bytes[at + 1]) << 16 | UInt32(bytes[at + 2]) << 8 | UInt32(bytes[at + 3])
+        }
+        var answerMinimum: UInt32?
+        for i in 0..<min(answerCount, ttlOffsets.count) { answerMinimum = min(answerMinimum ?? .max, u32(ttlOffsets[i])) }
+        for i in answerCount..<min(answerCount + authorityCount, ttlOffsets.count) {
+            let ttlAt = ttlOffsets[i]
+            // ```text
+            // TYPE (2) | CLASS (2) | TTL (4) | RDLENGTH (2) | RDATA: MNAME RNAME SERIAL REFRESH RETRY EXPIRE MINIMUM
+            // ```
+            guard UInt16(bytes[ttlAt - 4]) << 8 | UInt16(bytes[ttlAt - 3]) == RRType.soa.rawValue else { continue }
+            guard Int(UInt16(bytes[ttlAt + 4]) << 8 | UInt16(bytes[ttlAt + 5])) >= 22 else { break }
+            return (answerMinimum, (u32(ttlAt), u32(recordEnds[i] - 4)))
+        }
+        return (answerMinimum, nil)
+    }
+
+    /// The same answer with every TTL at most `cap` and no EDE options: what the cache stores.
+    public func cappingTTLs(at cap: UInt32) -> PrerenderedAnswer {
+        var out = bytes
+        for offset in ttlOffsets {
+            let ttl = UInt32(out[offset]) << 24 | UInt32(out[offset + 1]) << 16 | UInt32(out[offset + 2]) << 8 | UInt32(out[offset + 3])
+            guard ttl > cap else { continue }
+            out[offset] = UInt8(cap >> 24)
+            out[offset + 1] = UInt8((cap >> 16) & 0xFF)
+            out[offset + 2] = UInt8((cap >> 8) & 0xFF)
+            out[offset + 3] = UInt8(cap & 0xFF)
+        }
+        return PrerenderedAnswer(bytes: out, rcode: rcode, questionEnd: questionEnd, ednsOptions: [],
+                                 recordEnds: recordEnds, ttlOffsets: ttlOffsets)
+    }
+
     /// The size of the answer to `view`.
     public func size(for view: QueryView) -> Int {
         bytes.count + (view.edns == nil ? 0 : OPTRecord.fixedLength + ednsOptions.count)

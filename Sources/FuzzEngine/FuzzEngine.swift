@@ -19,7 +19,7 @@ import Server
 /// Every upstream answers NXDOMAIN at once, so forwarded and chased names end without sockets.
 struct NXDomainUpstream: UpstreamTransport {
     func exchange(_ query: [UInt8], with upstream: Upstream, tcp: Bool, timeoutNanoseconds: UInt64,
-                  accept: @escaping @Sendable ([UInt8]) -> Message?) async -> TryOutcome {
+                  accept: @escaping @Sendable ([UInt8]) -> UpstreamReply?) async -> TryOutcome {
         guard let q = try? WireCodec.decode(query) else { return .timeout }
         var reply = Message.response(to: q, rcode: .nxDomain)
         reply.authority = [ResourceRecord(name: .root, type: .soa, ttl: 60, rdata: RData.soa(

@@ -26,7 +26,9 @@ struct DNSClient: Sendable {
         let (outcome, overTCP) = await exchange.ask(Question(name: name, type: type), server: server, timeoutNanoseconds: timeoutNanoseconds)
         let transport = overTCP ? "tcp" : "udp"
         switch outcome {
-        case .reply(let reply): return Exchange(reply: reply, error: nil, transport: transport)
+        case .reply(let reply):
+            guard let message = reply.decoded() else { return .failed("malformed reply", transport: transport) }
+            return Exchange(reply: message, error: nil, transport: transport)
         case .timeout: return .failed(overTCP ? "truncated over UDP; TCP: timed out" : "timed out", transport: transport)
         case .networkError(let why): return .failed(overTCP ? "truncated over UDP; TCP: \(why)" : why, transport: transport)
         }

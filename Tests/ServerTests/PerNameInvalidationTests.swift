@@ -197,7 +197,7 @@ final class RawUDP: @unchecked Sendable {
 /// An upstream that answers every query: A 192.0.2.1 or PTR host.example.com., TTL 300.
 struct AnsweringUpstream: UpstreamTransport {
     func exchange(_ query: [UInt8], with upstream: Upstream, tcp: Bool, timeoutNanoseconds: UInt64,
-                  accept: @escaping @Sendable ([UInt8]) -> Message?) async -> TryOutcome {
+                  accept: @escaping @Sendable ([UInt8]) -> UpstreamReply?) async -> TryOutcome {
         guard let q = try? WireCodec.decode(query), let question = q.questions.first else { return .networkError("undecodable query") }
         var reply = Message.response(to: q)
         reply.header.recursionAvailable = true

@@ -14,7 +14,7 @@ final class ProbeCounter: UpstreamTransport {
     private let counts = Mutex<[String: Int]>([:])
 
     func exchange(_ query: [UInt8], with upstream: Upstream, tcp: Bool, timeoutNanoseconds: UInt64,
-                  accept: @escaping @Sendable ([UInt8]) -> Message?) async -> TryOutcome {
+                  accept: @escaping @Sendable ([UInt8]) -> UpstreamReply?) async -> TryOutcome {
         if let q = try? WireCodec.decode(query), q.questions.first == Question(name: .root, type: .ns) {
             counts.withLock { $0[upstream.host, default: 0] += 1 }
         }

@@ -47,7 +47,7 @@ public final class CacheHandler: Handler {
             return Response(message: message)
         }
         var stored = response
-        stored.cachedAnswer = insert(response.message, key: key).flatMap(cachedAnswer)
+        stored.cachedAnswer = insert(response, key: key).flatMap(cachedAnswer)
         if stored.cachedAnswer != nil { stored.dependencies = .unkeyed }
         return stored
     }
@@ -55,6 +55,18 @@ public final class CacheHandler: Handler {
     /// The entry as the server's listeners may serve it themselves until it expires.
     private func cachedAnswer(_ entry: CacheEntry) -> CachedAnswer? {
         entry.prerendered.map { CachedAnswer(answer: $0, storedAt: entry.storedAt, expiresAt: entry.expiresAt, time: time, hits: metrics.hits(entry)) }
+    }
+
+    /// Stores `response` when the caching rules allow, from its wire form when it is still in it.
+    @discardableResult
+    private func insert(_ response: Response, key: CacheKey) -> CacheEntry? {
+        guard let forwarded = response.forwarded else { return insert(response.message, key: key) }
+        guard let (ttl, _) = CachePolicy.ttl(for: forwarded.answer, config: config), ttl > 0 else { return nil }
+        let stored = forwarded.answer.cappingTTLs(at: ttl)
+        let rcode = stored.rcode
+        return insert(CacheEntry(answer: stored, denial: rcode == .nxDomain || (rcode == .noError && !stored.hasAnswerRecords),
+                                 storedAt: time.nowNanoseconds(), ttl: ttl, staleMaxAge: config.serveStale ? config.staleMaxAge : 0),
+                      key: key)
     }
 
     @discardableResult
@@ -69,8 +81,12 @@ public final class CacheHandler: Handler {
         for i in stored.additional.indices { stored.additional[i].ttl = min(stored.additional[i].ttl, ttl) }
         let now = time.nowNanoseconds()
         let denial = stored.header.rcode == .nxDomain || (stored.header.rcode == .noError && stored.answer.isEmpty)
-        let entry = CacheEntry(wire: WireCodec.encode(stored), rcode: stored.header.rcode, denial: denial, storedAt: now, ttl: ttl,
-                               staleMaxAge: config.serveStale ? config.staleMaxAge : 0)
+        return insert(CacheEntry(wire: WireCodec.encode(stored), rcode: stored.header.rcode, denial: denial, storedAt: now, ttl: ttl,
+                                 staleMaxAge: config.serveStale ? config.staleMaxAge : 0), key: key)
+    }
+
+    private func insert(_ entry: CacheEntry, key: CacheKey) -> CacheEntry {
+        let now = entry.storedAt
         let (evicted, count, denials) = store.withLock { s in (s.insert(key, entry, now: now), s.count, s.denials) }
         if evicted > 0 { metrics.evictions.increment(by: evicted) }
         metrics.successEntries.record(count - denials)

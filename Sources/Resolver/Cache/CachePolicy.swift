@@ -12,13 +12,21 @@ enum CachePolicy {
     ///   MINIMUM) from the authority section, at most `maxNegativeTTL`; never without an SOA.
     ///   An NXDOMAIN after a CNAME chain is bounded by the chain's TTLs too.
     static func ttl(for message: Message, config: CacheConfig) -> (ttl: UInt32, kind: Kind)? {
-        guard !message.header.truncated else { return nil }
-        let rcode = message.header.rcode
-        guard rcode == .noError || rcode == .nxDomain else { return nil }
-        let answerMin = message.answer.map(\.ttl).min()
-        let negative: UInt32? = message.authority.first(where: { $0.type == .soa }).flatMap { soa in
-            RData.soaMinimum(soa.rdata).map { min(soa.ttl, $0, config.maxNegativeTTL) }
-        }
+        let soa = message.authority.first(where: { $0.type == .soa }).flatMap { soa in RData.soaMinimum(soa.rdata).map { (soa.ttl, $0) } }
+        return ttl(truncated: message.header.truncated, rcode: message.header.rcode, answerMinimum: message.answer.map(\.ttl).min(),
+                   soa: soa, config: config)
+    }
+
+    /// The same rules on an answer in wire form, read without a decode.
+    static func ttl(for answer: PrerenderedAnswer, config: CacheConfig) -> (ttl: UInt32, kind: Kind)? {
+        let (answerMinimum, soa) = answer.ttls
+        return ttl(truncated: answer.truncated, rcode: answer.rcode, answerMinimum: answerMinimum, soa: soa, config: config)
+    }
+
+    private static func ttl(truncated: Bool, rcode: RCode, answerMinimum answerMin: UInt32?, soa: (ttl: UInt32, minimum: UInt32)?,
+                            config: CacheConfig) -> (ttl: UInt32, kind: Kind)? {
+        guard !truncated, rcode == .noError || rcode == .nxDomain else { return nil }
+        let negative = soa.map { min($0.ttl, $0.minimum, config.maxNegativeTTL) }
         if rcode == .noError, let answerMin {
             let positive = min(max(answerMin, config.minTTL), config.maxTTL)
             // A CNAME chain ending in NODATA carries the SOA: its negative part bounds the whole.

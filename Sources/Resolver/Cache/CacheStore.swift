@@ -27,8 +27,17 @@ struct CacheEntry: Sendable {
     let denial: Bool
 
     init(wire: [UInt8], rcode: RCode = .noError, denial: Bool = false, storedAt: UInt64, ttl: UInt32, staleMaxAge: UInt32) {
-        self.wire = wire; self.storedAt = storedAt; self.ttl = ttl; self.denial = denial
-        prerendered = PrerenderedAnswer(wire: wire, rcode: rcode)
+        self.init(wire: wire, prerendered: PrerenderedAnswer(wire: wire, rcode: rcode), denial: denial, storedAt: storedAt, ttl: ttl,
+                  staleMaxAge: staleMaxAge)
+    }
+
+    /// An answer already laid out (a forwarded one kept in wire form, without OPT).
+    init(answer: PrerenderedAnswer, denial: Bool, storedAt: UInt64, ttl: UInt32, staleMaxAge: UInt32) {
+        self.init(wire: answer.bytes, prerendered: answer, denial: denial, storedAt: storedAt, ttl: ttl, staleMaxAge: staleMaxAge)
+    }
+
+    private init(wire: [UInt8], prerendered: PrerenderedAnswer?, denial: Bool, storedAt: UInt64, ttl: UInt32, staleMaxAge: UInt32) {
+        self.wire = wire; self.prerendered = prerendered; self.storedAt = storedAt; self.ttl = ttl; self.denial = denial
         expiresAt = storedAt + UInt64(ttl) * 1_000_000_000
         staleUntil = expiresAt + UInt64(staleMaxAge) * 1_000_000_000
     }

@@ -38,7 +38,29 @@ public struct Request: Sendable {
 
 /// A handler's answer: the message plus what the server needs to know about it.
 public struct Response: Sendable {
-    public var message: Message
+    /// The answer as a message, or still in the upstream's wire form (a forwarded answer no handler
+    /// has changed), decoded only when a handler reads `message`.
+    private var body: Body
+    private enum Body: Sendable {
+        case message(Message)
+        case forwarded(ForwardedAnswer)
+    }
+
+    public var message: Message {
+        get {
+            switch body {
+            case .message(let m): m
+            case .forwarded(let f): f.message
+            }
+        }
+        set { body = .message(newValue) }
+    }
+
+    /// The answer ready to be sent from its wire form, while no handler has changed it.
+    public var forwarded: ForwardedAnswer? {
+        if case .forwarded(let f) = body { f } else { nil }
+    }
+
     /// Set when the answer is derived from cluster state alone and may be pre-rendered and reused
     /// for the same (name, type) until the snapshot of this generation is replaced.
     public var snapshotGeneration: UInt64?
@@ -55,11 +77,21 @@ public struct Response: Sendable {
 
     public init(message: Message, snapshotGeneration: UInt64? = nil, dependencies: AnswerDependencies = .anyChange,
                 answerKind: AnswerKind? = nil, cachedAnswer: CachedAnswer? = nil) {
-        self.message = message; self.snapshotGeneration = snapshotGeneration; self.dependencies = dependencies
+        self.body = .message(message); self.snapshotGeneration = snapshotGeneration; self.dependencies = dependencies
         self.answerKind = answerKind; self.cachedAnswer = cachedAnswer
     }
 
-    public var rcode: RCode { message.header.rcode }
+    /// A forwarded answer kept in its wire form.
+    public init(forwarded: ForwardedAnswer) {
+        self.body = .forwarded(forwarded); self.dependencies = .anyChange
+    }
+
+    public var rcode: RCode {
+        switch body {
+        case .message(let m): m.header.rcode
+        case .forwarded(let f): f.answer.rcode
+        }
+    }
 
     /// A reply to `request` with `rcode` and, when the query had EDNS, an EDE option.
     public static func error(_ rcode: RCode, to request: Request, ede: EDECode? = nil, text: String = "") -> Response {

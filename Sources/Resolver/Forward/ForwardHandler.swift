@@ -59,7 +59,14 @@ public final class ForwardHandler: Handler {
         let result = await inFlight.run(key) { await self.forward(key, to: upstreams) }
         switch result {
         case .answer(let upstreamReply):
-            return Response(message: Self.reply(upstreamReply, to: request))
+            // Passed on as the upstream wrote it when it can be; decoded only when it cannot.
+            if let answer = upstreamReply.clientAnswer() {
+                return Response(forwarded: ForwardedAnswer(answer: answer, upstream: upstreamReply, request: request.message))
+            }
+            guard let decoded = upstreamReply.decoded() else {
+                return .error(.servFail, to: request, ede: .networkError, text: "upstream reply unreadable")
+            }
+            return Response(message: Self.reply(decoded, to: request.message))
         case .failed(let ede, let text):
             return .error(.servFail, to: request, ede: ede, text: text)
         }
@@ -93,7 +100,7 @@ public final class ForwardHandler: Handler {
     private func forward(_ key: ForwardKey, to upstreams: [Upstream]) async -> ForwardResult {
         let deadline = time.nowNanoseconds() + config.budgetNanoseconds
         var sawTimeout = false
-        var failedReply: Message?
+        var failedReply: UpstreamReply?
         var round = health.withLock { $0.ordered(upstreams) }
         // Timeouts may be UDP loss: the upstreams that timed out get another round while budget remains.
         while !round.isEmpty {
@@ -102,7 +109,7 @@ public final class ForwardHandler: Handler {
                 let now = time.nowNanoseconds()
                 guard now < deadline else { break }
                 switch await tryUpstream(upstream, key, timeout: min(config.tryTimeoutNanoseconds, deadline - now)) {
-                case .reply(let m) where m.header.rcode == .servFail || m.header.rcode == .refused:
+                case .reply(let m) where m.rcode == .servFail || m.rcode == .refused:
                     // The upstream is alive but cannot help; another one may.
                     markUp(upstream)
                     failedReply = m
@@ -131,7 +138,7 @@ public final class ForwardHandler: Handler {
         let sent = time.nowNanoseconds()
         let (outcome, _) = await StubExchange(transport: transport, time: time)
             .ask(key.question, dnssecOK: key.dnssecOK, checkingDisabled: key.checkingDisabled, server: upstream, timeoutNanoseconds: timeout)
-        if case .reply(let m) = outcome { metrics.response(upstream, m.header.rcode, nanoseconds: time.nowNanoseconds() - sent) }
+        if case .reply(let m) = outcome { metrics.response(upstream, m.rcode, nanoseconds: time.nowNanoseconds() - sent) }
         return outcome
     }
 
@@ -162,14 +169,14 @@ public final class ForwardHandler: Handler {
     /// The upstream's reply as an answer to the client: the client's ID and question (byte for byte),
     /// its RD and CD, RA set, and an OPT only when the client sent one (payload 1232, its DO; the
     /// upstream's Extended DNS Errors kept, its other options dropped).
-    static func reply(_ upstream: Message, to request: Request) -> Message {
+    static func reply(_ upstream: Message, to query: Message) -> Message {
         var m = upstream
-        m.header.id = request.message.header.id
-        m.header.recursionDesired = request.message.header.recursionDesired
-        m.header.checkingDisabled = request.message.header.checkingDisabled
+        m.header.id = query.header.id
+        m.header.recursionDesired = query.header.recursionDesired
+        m.header.checkingDisabled = query.header.checkingDisabled
         m.header.recursionAvailable = true
-        m.questions = request.message.questions
-        if let clientEDNS = request.message.edns {
+        m.questions = query.questions
+        if let clientEDNS = query.edns {
             let edes = upstream.edns?.options.filter { $0.code == EDNSOption.edeCode } ?? []
             m.edns = EDNS(udpPayloadSize: 1232, dnssecOK: clientEDNS.dnssecOK, options: edes)
         } else {
@@ -196,6 +203,26 @@ struct ForwardKey: Hashable, Sendable {
 
 /// A forwarded query's result, shared by coalesced waiters.
 enum ForwardResult: Sendable {
-    case answer(Message)
+    case answer(UpstreamReply)
     case failed(EDECode, String)
+}
+
+/// A forwarded answer in the upstream's wire form, ready for any client (``UpstreamReply/clientAnswer()``),
+/// with what its decoded form needs when a handler reads it.
+public struct ForwardedAnswer: Sendable {
+    public let answer: PrerenderedAnswer
+    let upstream: UpstreamReply
+    /// The client's query it answers.
+    let request: Message
+
+    /// The answer as the codec reads it, with the client's ID, question, flags and OPT: what
+    /// ``answer`` sends, as a message.
+    var message: Message {
+        guard let decoded = upstream.decoded() else {
+            var m = Message.response(to: request, rcode: .servFail)
+            m.addExtendedError(.networkError, text: "upstream reply unreadable")
+            return m
+        }
+        return ForwardHandler.reply(decoded, to: request)
+    }
 }

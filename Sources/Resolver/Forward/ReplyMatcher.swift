@@ -8,15 +8,20 @@ import NameExpansion
 struct ReplyMatcher: Sendable {
     let id: UInt16
     let question: Question
+    /// The question name in wire form, lower-cased.
+    private let name: [UInt8]
 
-    /// The decoded reply, or nil when `bytes` is junk or answers some other query.
-    func accept(_ bytes: [UInt8]) -> Message? {
-        // Cheap checks on the raw header first: junk must not cost a full parse.
-        guard bytes.count >= 12, UInt16(bytes[0]) << 8 | UInt16(bytes[1]) == id, bytes[2] & 0x80 != 0 else { return nil }
-        guard let message = try? WireCodec.decode(bytes) else { return nil }
-        guard message.header.isResponse, message.header.id == id, message.questions.count == 1,
-              let q = message.question, q.name == question.name, q.type == question.type, q.class == question.class
-        else { return nil }
-        return message
+    init(id: UInt16, question: Question) {
+        self.id = id
+        self.question = question
+        var wire: [UInt8] = []
+        question.name.lowercased.appendWire(to: &wire)
+        name = wire
+    }
+
+    /// The reply, or nil when `bytes` is junk or answers some other query. Its bytes are walked,
+    /// not decoded: junk costs no parse, and an answer passed on unchanged is never decoded at all.
+    func accept(_ bytes: [UInt8]) -> UpstreamReply? {
+        UpstreamReply(bytes, id: id, name: name, type: question.type, class: question.class)
     }
 }

@@ -25,7 +25,7 @@ public struct StubExchange: Sendable {
         let started = time.nowNanoseconds()
         let (bytes, matcher) = ForwardHandler.query(question, dnssecOK: dnssecOK, checkingDisabled: checkingDisabled)
         let outcome = await transport.exchange(bytes, with: server, tcp: false, timeoutNanoseconds: timeout, accept: { matcher.accept($0) })
-        guard case .reply(let m) = outcome, m.header.truncated else { return (outcome, false) }
+        guard case .reply(let reply) = outcome, reply.truncated else { return (outcome, false) }
         let left = timeout - min(timeout, time.nowNanoseconds() - started)
         guard left > 0 else { return (.timeout, true) }
         let (tcpBytes, tcpMatcher) = ForwardHandler.query(question, dnssecOK: dnssecOK, checkingDisabled: checkingDisabled)

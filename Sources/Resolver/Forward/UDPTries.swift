@@ -85,7 +85,7 @@ final class UDPTries: Sendable {
     /// Sends `query` to `upstream` on a fresh socket and waits for the datagram `accept` takes, an
     /// error, `deadline` (nanoseconds of `SystemTimeSource`, nil: none) or the task's cancellation (`.timeout`).
     func exchange(_ query: [UInt8], with upstream: Upstream, deadline: UInt64?,
-                  accept: @escaping @Sendable ([UInt8]) -> Message?) async -> TryOutcome {
+                  accept: @escaping @Sendable ([UInt8]) -> UpstreamReply?) async -> TryOutcome {
         let fd = upstream.host.withCString { fedns_udp_connect($0, upstream.port) }
         guard fd >= 0 else { return .networkError("socket: \(errnoText())") }
         let sent = query.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
@@ -222,12 +222,12 @@ final class UDPTries: Sendable {
 private final class PendingTry: @unchecked Sendable {
     let fd: Int32
     let deadline: UInt64?
-    let accept: @Sendable ([UInt8]) -> Message?
+    let accept: @Sendable ([UInt8]) -> UpstreamReply?
     var token: UInt64 = 0
     var continuation: UnsafeContinuation<TryOutcome, Never>?
     var cancelRequested = false
 
-    init(fd: Int32, deadline: UInt64?, accept: @escaping @Sendable ([UInt8]) -> Message?) {
+    init(fd: Int32, deadline: UInt64?, accept: @escaping @Sendable ([UInt8]) -> UpstreamReply?) {
         self.fd = fd; self.deadline = deadline; self.accept = accept
     }
 }

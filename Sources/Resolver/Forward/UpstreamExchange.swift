@@ -6,7 +6,7 @@ import Synchronization
 
 /// How one try with one upstream ended.
 public enum TryOutcome: Sendable {
-    case reply(Message)
+    case reply(UpstreamReply)
     case timeout
     /// ICMP unreachable (ECONNREFUSED), a refused TCP connection, or another socket error.
     case networkError(String)
@@ -22,7 +22,7 @@ struct UpstreamExchange: UpstreamTransport {
     let time: any TimeSource
 
     func exchange(_ query: [UInt8], with upstream: Upstream, tcp: Bool, timeoutNanoseconds: UInt64,
-                  accept: @escaping @Sendable ([UInt8]) -> Message?) async -> TryOutcome {
+                  accept: @escaping @Sendable ([UInt8]) -> UpstreamReply?) async -> TryOutcome {
         tcp ? await self.tcp(query, matcher: accept, to: upstream, timeoutNanoseconds: timeoutNanoseconds)
             : await udp(query, matcher: accept, to: upstream, timeoutNanoseconds: timeoutNanoseconds)
     }
@@ -31,7 +31,7 @@ struct UpstreamExchange: UpstreamTransport {
     /// timeout): no timer task and no task group per try. Any other `TimeSource` (the tests'
     /// `ManualClock`, the conformance runner's) decides alone when time is up, so the try then races
     /// a sleep on it, as TCP tries do, and losing the race cancels the try.
-    func udp(_ query: [UInt8], matcher: @escaping @Sendable ([UInt8]) -> Message?, to upstream: Upstream, timeoutNanoseconds: UInt64) async -> TryOutcome {
+    func udp(_ query: [UInt8], matcher: @escaping @Sendable ([UInt8]) -> UpstreamReply?, to upstream: Upstream, timeoutNanoseconds: UInt64) async -> TryOutcome {
         if time is SystemTimeSource {
             let deadline = time.nowNanoseconds() + timeoutNanoseconds
             return await UDPTries.shared.exchange(query, with: upstream, deadline: deadline, accept: matcher)
@@ -41,7 +41,7 @@ struct UpstreamExchange: UpstreamTransport {
         }
     }
 
-    func tcp(_ query: [UInt8], matcher: @escaping @Sendable ([UInt8]) -> Message?, to upstream: Upstream, timeoutNanoseconds: UInt64) async -> TryOutcome {
+    func tcp(_ query: [UInt8], matcher: @escaping @Sendable ([UInt8]) -> UpstreamReply?, to upstream: Upstream, timeoutNanoseconds: UInt64) async -> TryOutcome {
         await race(timeoutNanoseconds) { abandon in
             let loop = group.next()
             let promise = loop.makePromise(of: TryOutcome.self)
@@ -116,12 +116,12 @@ final class Abandon: Sendable {
 /// the query.
 final class StreamReplyHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
-    let matcher: @Sendable ([UInt8]) -> Message?
+    let matcher: @Sendable ([UInt8]) -> UpstreamReply?
     let promise: EventLoopPromise<TryOutcome>
     private var pending: ByteBuffer?
     private var done = false
 
-    init(matcher: @escaping @Sendable ([UInt8]) -> Message?, promise: EventLoopPromise<TryOutcome>) { self.matcher = matcher; self.promise = promise }
+    init(matcher: @escaping @Sendable ([UInt8]) -> UpstreamReply?, promise: EventLoopPromise<TryOutcome>) { self.matcher = matcher; self.promise = promise }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)

@@ -9,7 +9,7 @@ public protocol UpstreamTransport: Sendable {
     ///   - query: the wire query, ID already chosen.
     ///   - tcp: false for UDP, true for a TCP connection with 2-byte length framing.
     ///   - timeoutNanoseconds: how long to wait, on the forwarder's `TimeSource`.
-    ///   - accept: the decoded reply when a received message answers the query, else nil (keep waiting).
+    ///   - accept: the reply when a received message answers the query, else nil (keep waiting).
     func exchange(_ query: [UInt8], with upstream: Upstream, tcp: Bool, timeoutNanoseconds: UInt64,
-                  accept: @escaping @Sendable ([UInt8]) -> Message?) async -> TryOutcome
+                  accept: @escaping @Sendable ([UInt8]) -> UpstreamReply?) async -> TryOutcome
 }

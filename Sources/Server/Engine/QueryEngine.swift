@@ -72,6 +72,11 @@ public final class QueryEngine: Sendable {
         } else {
             response = await chain.resolve(request)
         }
+        let cached = response.cachedAnswer.map { (routedIn, $0, response.dependencies) }
+        // A forwarded answer no handler changed goes out from the upstream's bytes, without the codec.
+        if let forwarded = response.forwarded, let bytes = Self.send(forwarded.answer, packet: packet, view: view, sizeLimit: sizeLimit) {
+            return Outcome(bytes: bytes, rcode: forwarded.answer.rcode, prerendered: nil, cached: cached)
+        }
         var message = response.message
         message.header.id = query.header.id
         message.questions = query.questions
@@ -81,8 +86,18 @@ public final class QueryEngine: Sendable {
             pre = (AnswerEpoch(snapshot: generation, config: configEpoch), PrerenderedAnswer(rendering: response.message),
                    response.dependencies)
         }
-        let cached = response.cachedAnswer.map { (routedIn, $0, response.dependencies) }
         return Outcome(bytes: bytes, rcode: message.header.rcode, prerendered: pre, cached: cached)
+    }
+
+    /// `answer` written for the query in `packet`; nil when its question does not fit the query's.
+    private static func send(_ answer: PrerenderedAnswer, packet: [UInt8], view: QueryView, sizeLimit: Int) -> [UInt8]? {
+        var out = [UInt8](repeating: 0, count: min(answer.size(for: view), sizeLimit))
+        let written = packet.withUnsafeBytes { query in
+            out.withUnsafeMutableBytes { answer.write(query: query, view: view, into: $0, limit: sizeLimit) }
+        }
+        guard let written else { return nil }
+        out.removeLast(out.count - written)
+        return out
     }
 
     /// Probes the forwarders for a loop back to this server (docs/behaviour.md, forwarding); true when one exists.
