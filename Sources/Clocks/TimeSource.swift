@@ -27,11 +27,25 @@ extension TimeSource {
 /// The real monotonic clock.
 public struct SystemTimeSource: TimeSource {
     public init() {}
+    /// Nanoseconds since this process first asked, on CLOCK_BOOTTIME (ContinuousClock's clock on
+    /// Linux), read directly: going through `Duration` cost ten times as many instructions, and the
+    /// forwarder reads the time a dozen times per query.
     public func nowNanoseconds() -> UInt64 {
-        // Read the lazily set origin before `now`, or the first reading is negative and traps.
-        let origin = ContinuousClock.Instant.origin
-        let d = ContinuousClock.now - origin
-        return UInt64(d.components.seconds) * 1_000_000_000 + UInt64(d.components.attoseconds / 1_000_000_000)
+        // Read the lazily set origin before `now`, or the first reading is below it.
+        let origin = Self.origin
+        return Self.boottime() &- origin
+    }
+
+    private static let origin = boottime()
+
+    private static func boottime() -> UInt64 {
+        var ts = timespec()
+        #if os(Linux)
+        clock_gettime(CLOCK_BOOTTIME, &ts)
+        #else
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        #endif
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
     public func sleep(nanoseconds: UInt64) async throws { try await Task.sleep(nanoseconds: nanoseconds) }
 }
@@ -46,10 +60,6 @@ extension SystemTimeSource {
         }
         return true
     }
-}
-
-extension ContinuousClock.Instant {
-    fileprivate static let origin = ContinuousClock.now
 }
 
 /// The real wall clock, for comparing with file timestamps and for timestamps in metrics; nothing

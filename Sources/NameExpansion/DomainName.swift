@@ -14,7 +14,8 @@ public struct DomainName: Hashable, Sendable, CustomStringConvertible, Comparabl
 
     public init(labels: [String]) {
         self.labels = labels
-        self.lowercasedLabels = labels.map { $0.asciiLowercased }
+        // Most names arrive lower-cased: then both share one array.
+        self.lowercasedLabels = labels.contains(where: \.hasASCIIUppercase) ? labels.map(\.asciiLowercased) : labels
     }
 
     /// Parses presentation form (`a.b.c` or `a.b.c.`), always as an absolute name. `\.` and `\DDD`
@@ -98,8 +99,26 @@ public struct DomainName: Hashable, Sendable, CustomStringConvertible, Comparabl
         label.utf8.allSatisfy({ $0 < 0x80 }) ? label.utf8.count : label.unicodeScalars.count
     }
 
-    public static func == (lhs: DomainName, rhs: DomainName) -> Bool { lhs.lowercasedLabels == rhs.lowercasedLabels }
-    public func hash(into hasher: inout Hasher) { hasher.combine(lowercasedLabels) }
+    /// Labels are octets (RFC 2181 §11), so names compare octet by octet (after ASCII lower-casing),
+    /// not as Unicode text; hashing the same octets as one run is also a fraction of `String`'s cost.
+    public static func == (lhs: DomainName, rhs: DomainName) -> Bool {
+        guard lhs.lowercasedLabels.count == rhs.lowercasedLabels.count else { return false }
+        for i in lhs.lowercasedLabels.indices where !lhs.lowercasedLabels[i].utf8.elementsEqual(rhs.lowercasedLabels[i].utf8) {
+            return false
+        }
+        return true
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(lowercasedLabels.count)
+        for label in lowercasedLabels {
+            var label = label
+            label.withUTF8 { bytes in
+                hasher.combine(bytes.count)
+                hasher.combine(bytes: UnsafeRawBufferPointer(bytes))
+            }
+        }
+    }
 
     /// Canonical DNS order (RFC 4034 §6.1) on the lower-cased labels, right to left.
     public static func < (lhs: DomainName, rhs: DomainName) -> Bool {
@@ -187,10 +206,11 @@ public enum NameError: Error, Equatable, Sendable, CustomStringConvertible {
 
 extension String {
     /// ASCII-only lower-casing (DNS names compare case-insensitively in ASCII only, RFC 4343).
+    /// True when some octet is an ASCII capital letter.
+    var hasASCIIUppercase: Bool { utf8.contains { $0 &- 65 < 26 } }
+
     public var asciiLowercased: String {
-        var needs = false
-        for b in utf8 where b >= 65 && b <= 90 { needs = true; break }
-        if !needs { return self }
+        if !hasASCIIUppercase { return self }
         return String(decoding: utf8.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }, as: UTF8.self)
     }
 

@@ -33,6 +33,12 @@ import Testing
         #expect(address.withSockAddr { pointer, _ in narrow.allows(pointer) } == narrow.allows(address), "\(client)")
     }
 
+    @Test("the client's address as text, for the pod lookups, is what NIO writes", arguments: defaultCases.map(\.0) + ["255.255.255.255", "1.20.255.0"])
+    func sourceAddressText(_ client: String) throws {
+        let address = try SocketAddress(ipAddress: client, port: 5353)
+        #expect(address.withSockAddr { pointer, _ in addressText(pointer) } == address.ipAddress)
+    }
+
     @Test("a network written in the IPv4-mapped form is that IPv4 network, for plain and mapped clients alike")
     func mappedNetwork() throws {
         let list = AccessList(networks: [try #require(CIDR("::ffff:10.0.0.0/104"))])

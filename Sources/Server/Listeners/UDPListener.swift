@@ -303,7 +303,7 @@ private final class UDPLoop: @unchecked Sendable {
         let packet = Array(bytes)
         var storage = sockaddr_storage()
         withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: UnsafeRawBufferPointer(start: source, count: Int(sourceLength))) }
-        let client = Self.text(of: source)
+        let client = addressText(source)
         let engine = self.engine, pending = self.pending
         pending.begin()
         server.beginAnswer()
@@ -322,28 +322,28 @@ private final class UDPLoop: @unchecked Sendable {
             pending.end()
         }
     }
+}
 
-    /// The client's address as text (for the chain's pod lookups), as NIO's `SocketAddress.ipAddress` gives it.
-    static func text(of source: UnsafePointer<sockaddr>) -> String? {
-        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
-        let ok: UnsafePointer<CChar>?
-        switch Int32(source.pointee.sa_family) {
-        case AF_INET:
-            ok = source.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { p in
-                var a = p.pointee.sin_addr
-                return inet_ntop(AF_INET, &a, &buffer, socklen_t(buffer.count))
-            }
-        case AF_INET6:
-            ok = source.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { p in
-                var a = p.pointee.sin6_addr
-                return inet_ntop(AF_INET6, &a, &buffer, socklen_t(buffer.count))
-            }
-        default:
-            return nil
+/// The client's address as text (for the chain's pod lookups), as NIO's `SocketAddress.ipAddress` gives it.
+func addressText(_ source: UnsafePointer<sockaddr>) -> String? {
+    if Int32(source.pointee.sa_family) == AF_INET {
+        // Dotted quad by hand: inet_ntop goes through sprintf, 1,700 instructions a query.
+        let address = source.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt32(bigEndian: $0.pointee.sin_addr.s_addr) }
+        var text = ""
+        for shift in stride(from: 24, through: 0, by: -8) {
+            if shift < 24 { text.append(".") }
+            text.append(String(UInt8(truncatingIfNeeded: address >> UInt32(shift))))
         }
-        guard ok != nil else { return nil }
-        return String(cString: buffer)
+        return text
     }
+    guard Int32(source.pointee.sa_family) == AF_INET6 else { return nil }
+    var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+    let ok = source.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { p in
+        var a = p.pointee.sin6_addr
+        return inet_ntop(AF_INET6, &a, &buffer, socklen_t(buffer.count))
+    }
+    guard ok != nil else { return nil }
+    return String(cString: buffer)
 }
 
 /// Counts answers still to be written, across a listener's sockets.
