@@ -69,7 +69,14 @@ public struct DomainName: Hashable, Sendable, CustomStringConvertible, Comparabl
     /// A label from its wire octets, losslessly. A label is octets, not text (RFC 2181 §11): ASCII
     /// octets stay themselves and any other octet becomes the Unicode scalar of the same value
     /// (ISO 8859-1), so `wireBytes(of:)` gives back exactly the octets that arrived.
+    @inlinable
     public static func label(wireBytes bytes: some Collection<UInt8>) -> String {
+        if let ascii = bytes.withContiguousStorageIfAvailable({ octets in
+            for b in octets where b >= 0x80 { return false }
+            return true
+        }), ascii {
+            return String(decoding: bytes, as: UTF8.self)
+        }
         if bytes.allSatisfy({ $0 < 0x80 }) { return String(decoding: bytes, as: UTF8.self) }
         return String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
     }
@@ -85,8 +92,8 @@ public struct DomainName: Hashable, Sendable, CustomStringConvertible, Comparabl
         for label in labels {
             let lengthAt = bytes.count
             bytes.append(0)
-            if label.utf8.allSatisfy({ $0 < 0x80 }) {
-                bytes.append(contentsOf: label.utf8)
+            if label.isASCII {
+                label.withOctets { bytes.append(contentsOf: $0) }
             } else {
                 for scalar in label.unicodeScalars { bytes.append(UInt8(truncatingIfNeeded: scalar.value)) }
             }
@@ -96,15 +103,18 @@ public struct DomainName: Hashable, Sendable, CustomStringConvertible, Comparabl
     }
 
     static func wireLength(of label: String) -> Int {
-        label.utf8.allSatisfy({ $0 < 0x80 }) ? label.utf8.count : label.unicodeScalars.count
+        label.isASCII ? label.utf8.count : label.unicodeScalars.count
     }
 
     /// Labels are octets (RFC 2181 §11), so names compare octet by octet (after ASCII lower-casing),
     /// not as Unicode text; hashing the same octets as one run is also a fraction of `String`'s cost.
     public static func == (lhs: DomainName, rhs: DomainName) -> Bool {
         guard lhs.lowercasedLabels.count == rhs.lowercasedLabels.count else { return false }
-        for i in lhs.lowercasedLabels.indices where !lhs.lowercasedLabels[i].utf8.elementsEqual(rhs.lowercasedLabels[i].utf8) {
-            return false
+        for i in lhs.lowercasedLabels.indices {
+            let same = lhs.lowercasedLabels[i].withOctets { l in
+                rhs.lowercasedLabels[i].withOctets { r in l.elementsEqual(r) }
+            }
+            guard same else { return false }
         }
         return true
     }
@@ -112,8 +122,7 @@ public struct DomainName: Hashable, Sendable, CustomStringConvertible, Comparabl
     public func hash(into hasher: inout Hasher) {
         hasher.combine(lowercasedLabels.count)
         for label in lowercasedLabels {
-            var label = label
-            label.withUTF8 { bytes in
+            label.withOctets { bytes in
                 hasher.combine(bytes.count)
                 hasher.combine(bytes: UnsafeRawBufferPointer(bytes))
             }
@@ -205,10 +214,32 @@ public enum NameError: Error, Equatable, Sendable, CustomStringConvertible {
 }
 
 extension String {
-    /// ASCII-only lower-casing (DNS names compare case-insensitively in ASCII only, RFC 4343).
-    /// True when some octet is an ASCII capital letter.
-    var hasASCIIUppercase: Bool { utf8.contains { $0 &- 65 < 26 } }
+    /// `body` applied to the UTF-8 octets, in place when the string stores them contiguously (every
+    /// label does): iterating `utf8` an octet at a time costs several times more on the query path.
+    @inline(__always)
+    func withOctets<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        if let result = utf8.withContiguousStorageIfAvailable(body) { return result }
+        var copy = self
+        return copy.withUTF8(body)
+    }
 
+    /// True when some octet is an ASCII capital letter.
+    var hasASCIIUppercase: Bool {
+        withOctets { octets in
+            for b in octets where b &- 65 < 26 { return true }
+            return false
+        }
+    }
+
+    /// True when every octet is ASCII (a label made only of octets below 0x80).
+    var isASCII: Bool {
+        withOctets { octets in
+            for b in octets where b >= 0x80 { return false }
+            return true
+        }
+    }
+
+    /// ASCII-only lower-casing (DNS names compare case-insensitively in ASCII only, RFC 4343).
     public var asciiLowercased: String {
         if !hasASCIIUppercase { return self }
         return String(decoding: utf8.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }, as: UTF8.self)

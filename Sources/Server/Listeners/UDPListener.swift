@@ -329,12 +329,17 @@ func addressText(_ source: UnsafePointer<sockaddr>) -> String? {
     if Int32(source.pointee.sa_family) == AF_INET {
         // Dotted quad by hand: inet_ntop goes through sprintf, 1,700 instructions a query.
         let address = source.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt32(bigEndian: $0.pointee.sin_addr.s_addr) }
-        var text = ""
-        for shift in stride(from: 24, through: 0, by: -8) {
-            if shift < 24 { text.append(".") }
-            text.append(String(UInt8(truncatingIfNeeded: address >> UInt32(shift))))
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 15) { out in
+            var at = 0
+            for shift in stride(from: 24, through: 0, by: -8) {
+                if shift < 24 { out[at] = UInt8(ascii: "."); at += 1 }
+                let octet = UInt8(truncatingIfNeeded: address >> UInt32(shift))
+                if octet >= 100 { out[at] = 48 + octet / 100; at += 1 }
+                if octet >= 10 { out[at] = 48 + octet / 10 % 10; at += 1 }
+                out[at] = 48 + octet % 10; at += 1
+            }
+            return String(decoding: UnsafeBufferPointer(rebasing: out[..<at]), as: UTF8.self)
         }
-        return text
     }
     guard Int32(source.pointee.sa_family) == AF_INET6 else { return nil }
     var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
