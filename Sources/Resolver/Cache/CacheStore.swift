@@ -9,6 +9,22 @@ struct CacheKey: Hashable, Sendable {
     let `class`: RRClass
     let dnssecOK: Bool
     let checkingDisabled: Bool
+    /// Hashed once: a miss looks the key up and stores it, and every probe would hash the name again.
+    private let hash: Int
+
+    init(name: DomainName, type: RRType, class qclass: RRClass, dnssecOK: Bool, checkingDisabled: Bool) {
+        self.name = name; self.type = type; self.class = qclass; self.dnssecOK = dnssecOK; self.checkingDisabled = checkingDisabled
+        var hasher = Hasher()
+        hasher.combine(name); hasher.combine(type); hasher.combine(qclass); hasher.combine(dnssecOK); hasher.combine(checkingDisabled)
+        hash = hasher.finalize()
+    }
+
+    func hash(into hasher: inout Hasher) { hasher.combine(hash) }
+
+    static func == (a: CacheKey, b: CacheKey) -> Bool {
+        a.hash == b.hash && a.type == b.type && a.class == b.class && a.dnssecOK == b.dnssecOK
+            && a.checkingDisabled == b.checkingDisabled && a.name == b.name
+    }
 }
 
 /// One cached answer: the wire form of the message (ID 0, no OPT) and when it was stored.
@@ -80,17 +96,17 @@ struct CacheStore: Sendable {
     /// Stores `entry`, evicting when full; returns the number of evictions (0 or 1).
     @discardableResult
     mutating func insert(_ key: CacheKey, _ entry: CacheEntry, now: UInt64) -> Int {
-        if let (old, slot) = entries[key] {
-            denials += (entry.denial ? 1 : 0) - (old.denial ? 1 : 0)
-            entries[key] = (entry, slot)
-            return 0
-        }
         var evicted = 0
-        if keys.count >= capacity, let victim = pickVictim(now: now) {
+        // Full: a new key evicts first. Otherwise one probe both stores and tells a new key from a replaced one.
+        if keys.count >= capacity, entries[key] == nil, let victim = pickVictim(now: now) {
             remove(victim)
             evicted = 1
         }
-        entries[key] = (entry, keys.count)
+        if let (old, slot) = entries.updateValue((entry, keys.count), forKey: key) {
+            denials += (entry.denial ? 1 : 0) - (old.denial ? 1 : 0)
+            entries[key]!.slot = slot
+            return evicted
+        }
         keys.append(key)
         if entry.denial { denials += 1 }
         return evicted

@@ -193,11 +193,22 @@ struct ForwardKey: Hashable, Sendable {
     let question: Question
     let dnssecOK: Bool
     let checkingDisabled: Bool
+    /// Hashed once: the coalescing table is probed when the query starts and when it ends.
+    private let hash: Int
 
     init(_ request: Request) {
         question = Question(name: request.name, type: request.type, class: request.question.class)
         dnssecOK = request.dnssecOK
         checkingDisabled = request.checkingDisabled
+        var hasher = Hasher()
+        hasher.combine(question); hasher.combine(dnssecOK); hasher.combine(checkingDisabled)
+        hash = hasher.finalize()
+    }
+
+    func hash(into hasher: inout Hasher) { hasher.combine(hash) }
+
+    static func == (a: ForwardKey, b: ForwardKey) -> Bool {
+        a.hash == b.hash && a.dnssecOK == b.dnssecOK && a.checkingDisabled == b.checkingDisabled && a.question == b.question
     }
 }
 
