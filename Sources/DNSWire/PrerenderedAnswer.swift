@@ -25,11 +25,7 @@ public struct PrerenderedAnswer: Sendable {
         bytes = WireCodec.encode(m)
         rcode = response.header.rcode
         questionEnd = 12 + m.questions.reduce(0) { $0 + $1.name.wireLength + 4 }
-        var options: [UInt8] = []
-        for option in response.edns?.options ?? [] where option.code == EDNSOption.edeCode {
-            options += RData.be16(option.code) + RData.be16(UInt16(truncatingIfNeeded: option.data.count)) + option.data
-        }
-        ednsOptions = options
+        ednsOptions = Self.edeRdata(response.edns?.options ?? [])
         let layout = bytes.withUnsafeBytes { WireWalk($0).layout() }
         recordEnds = layout?.recordEnds ?? []
         ttlOffsets = layout?.ttlOffsets ?? []
@@ -98,6 +94,15 @@ public struct PrerenderedAnswer: Sendable {
         }
         return PrerenderedAnswer(bytes: out, rcode: rcode, questionEnd: questionEnd, ednsOptions: [],
                                  recordEnds: recordEnds, ttlOffsets: ttlOffsets)
+    }
+
+    /// The Extended DNS Error options among `options`, as OPT rdata (what an answer carries to every client).
+    static func edeRdata(_ options: [EDNSOption]) -> [UInt8] {
+        var rdata: [UInt8] = []
+        for option in options where option.code == EDNSOption.edeCode {
+            rdata += RData.be16(option.code) + RData.be16(UInt16(truncatingIfNeeded: option.data.count)) + option.data
+        }
+        return rdata
     }
 
     /// The size of the answer to `view`.

@@ -73,15 +73,8 @@ public struct UpstreamReply: Sendable {
         if let opt = optIndex {
             guard rcode.rawValue <= 15, opt == recordEnds.count - 1 else { return nil }
             let rdataStart = ttlOffsets[opt] + 6
-            let ok = bytes.withUnsafeBytes { raw -> Bool in
-                let walk = WireWalk(raw)
-                guard let parsed = walk.ednsOptions(rdataStart..<raw.count) else { return false }
-                for option in parsed where option.code == EDNSOption.edeCode {
-                    options += RData.be16(option.code) + RData.be16(UInt16(truncatingIfNeeded: option.data.count)) + option.data
-                }
-                return true
-            }
-            guard ok else { return nil }
+            guard let parsed = bytes.withUnsafeBytes({ WireWalk($0).ednsOptions(rdataStart..<$0.count) }) else { return nil }
+            options = PrerenderedAnswer.edeRdata(parsed)
             let start = opt == 0 ? layout.questionsEnd : recordEnds[opt - 1]
             out.removeSubrange(start...)
             recordEnds.removeLast()

@@ -20,7 +20,9 @@ enum CNAMEChase {
     static func complete(_ request: Request, cname: ResourceRecord, target: DomainName,
                          resolve: (Request) async -> Response) async -> (Response, Outcome) {
         let chased = await resolve(request.rewritten(name: target))
-        let upstreamErrors = chased.message.edns?.options.filter { $0.code == EDNSOption.edeCode } ?? []
+        // Read once: a forwarded answer still in wire form is decoded on every read of `message`.
+        let chasedMessage = chased.message
+        let upstreamErrors = chasedMessage.edns?.options.filter { $0.code == EDNSOption.edeCode } ?? []
         guard chased.rcode == .noError || chased.rcode == .nxDomain else {
             var failed = Message.response(to: request.message, rcode: .servFail)
             if upstreamErrors.isEmpty {
@@ -32,9 +34,9 @@ enum CNAMEChase {
         }
         var m = Message.response(to: request.message, rcode: chased.rcode)
         m.header.authoritative = true
-        m.answer = [cname] + chased.message.answer
-        m.authority = chased.message.authority
-        m.additional = chased.message.additional
+        m.answer = [cname] + chasedMessage.answer
+        m.authority = chasedMessage.authority
+        m.additional = chasedMessage.additional
         if m.edns != nil { m.edns!.options += upstreamErrors }
         return (Response(message: m), .completed)
     }
