@@ -45,7 +45,7 @@ struct ForwardTests {
 
     @Test func randomIDs() async throws {
         let upstream = try await server(ScriptedUpstream.answering([Self.good]))
-        let forward = try forwarder([upstream.upstream])
+        let forward = try forwarder([upstream.upstream], time: Self.never)
         for _ in 0..<64 { _ = await forward.handle(F.request("www.example.com."), next: Self.unused) }
         let ids = upstream.received.map { Int($0.message.header.id) }
         #expect(ids.count == 64)
@@ -59,7 +59,7 @@ struct ForwardTests {
 
     @Test func freshSourcePorts() async throws {
         let upstream = try await server(ScriptedUpstream.answering([Self.good]))
-        let forward = try forwarder([upstream.upstream])
+        let forward = try forwarder([upstream.upstream], time: Self.never)
         for _ in 0..<32 { _ = await forward.handle(F.request("www.example.com."), next: Self.unused) }
         let ports = upstream.received.map(\.sourcePort)
         #expect(ports.count == 32)
@@ -132,7 +132,7 @@ struct ForwardTests {
                 return [.reply(ScriptedUpstream.reply(to: query, many))]
             }
         }
-        let forward = try forwarder([upstream.upstream])
+        let forward = try forwarder([upstream.upstream], time: Self.never)
         let response = await forward.handle(F.request("big.example.com."), next: Self.unused)
         #expect(response.rcode == .noError)
         #expect(!response.message.header.truncated)
@@ -350,7 +350,7 @@ struct ForwardTests {
 
     @Test func queryUpstreamCarriesEDNSAndTheClientsDOAndCD() async throws {
         let upstream = try await server(ScriptedUpstream.answering([Self.good]))
-        let forward = try forwarder([upstream.upstream])
+        let forward = try forwarder([upstream.upstream], time: Self.never)
         _ = await forward.handle(F.request("www.example.com.", edns: false, dnssecOK: false, checkingDisabled: true), next: Self.unused)
         _ = await forward.handle(F.request("www.example.com.", dnssecOK: true), next: Self.unused)
         let sent = upstream.received.map(\.message)
@@ -368,7 +368,7 @@ struct ForwardTests {
             m.edns?.options = [EDNSOption(code: 3, data: Array("nsid".utf8))]
             return [.reply(m)]
         }
-        let forward = try forwarder([upstream.upstream])
+        let forward = try forwarder([upstream.upstream], time: Self.never)
         let plain = await forward.handle(F.request("Www.Example.com.", id: 0x4242, edns: false), next: Self.unused)
         #expect(plain.message.header.id == 0x4242)
         #expect(plain.message.question?.name.labels == ["Www", "Example", "com"])
