@@ -209,7 +209,11 @@ public final class FednsServer: ServiceLifecycle.Service, Sendable {
                   sockets: ListenerSockets, successor: Int32) async {
         handedOver.set()
         for u in udp { await u.setReading(false) }
-        for c in closing { try? await c.close() }
+        // Listeners stop accepting but stay open until the drain ends: a connection accepted just
+        // before is still being set up on its own event loop, and closing its listener meanwhile would
+        // close it over a query that has arrived unread (the client sees a reset).
+        for c in closing { try? await c.setOption(ChannelOptions.autoRead, value: false).get() }
+        await settleAccepted(closing)
         // Only now may the successor read: one reader at a time.
         try? Handoff.send(successor, Handoff.stopped)
         close(successor)
@@ -219,9 +223,21 @@ public final class FednsServer: ServiceLifecycle.Service, Sendable {
         while !(pending.isEmpty && tables.allSatisfy({ $0.count == 0 })), ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(10))
         }
+        for c in closing { try? await c.close() }
         for u in udp { await u.close() }
         sockets.closeOwned()
         logger.info("hand-over: drained; this process serves nothing and exits on SIGTERM")
+    }
+
+    /// Waits until connections the listeners accepted have been set up and admitted to their tables:
+    /// each is set up on its own event loop and then handed back to its listener's loop, so a task
+    /// queued on every loop and from there on the listener's loop runs after them.
+    private func settleAccepted(_ listeners: [Channel]) async {
+        for listener in listeners {
+            for loop in group.makeIterator() {
+                try? await loop.flatSubmit { listener.eventLoop.submit {} }.get()
+            }
+        }
     }
 
     func routes(for which: String, kernelDrops: KernelSocketDrops, dnsPort: Int) -> [String: AdminRoute] {
