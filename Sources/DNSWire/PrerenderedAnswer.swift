@@ -64,9 +64,7 @@ public struct PrerenderedAnswer: Sendable {
     /// What caching rules read: the smallest TTL of the answer records (nil without any), and the
     /// TTL and MINIMUM of the first SOA record of the authority section.
     public var ttls: (answerMinimum: UInt32?, soa: (ttl: UInt32, minimum: UInt32)?) {
-        func u32(_ at: Int) -> UInt32 {
-            UInt32(bytes[at]) << 24 | UInt32(bytes[at + 1]) << 16 | UInt32(bytes[at + 2]) << 8 | UInt32(bytes[at + 3])
-        }
+        func u32(_ at: Int) -> UInt32 { bytes.withUnsafeBytes { Self.ttl(in: $0, at: at) } }
         var answerMinimum: UInt32?
         for i in 0..<min(answerCount, ttlOffsets.count) { answerMinimum = min(answerMinimum ?? .max, u32(ttlOffsets[i])) }
         for i in answerCount..<min(answerCount + authorityCount, ttlOffsets.count) {
@@ -84,16 +82,24 @@ public struct PrerenderedAnswer: Sendable {
     /// The same answer with every TTL at most `cap` and no EDE options: what the cache stores.
     public func cappingTTLs(at cap: UInt32) -> PrerenderedAnswer {
         var out = bytes
-        for offset in ttlOffsets {
-            let ttl = UInt32(out[offset]) << 24 | UInt32(out[offset + 1]) << 16 | UInt32(out[offset + 2]) << 8 | UInt32(out[offset + 3])
-            guard ttl > cap else { continue }
-            out[offset] = UInt8(cap >> 24)
-            out[offset + 1] = UInt8((cap >> 16) & 0xFF)
-            out[offset + 2] = UInt8((cap >> 8) & 0xFF)
-            out[offset + 3] = UInt8(cap & 0xFF)
+        out.withUnsafeMutableBytes { out in
+            for offset in ttlOffsets where Self.ttl(in: UnsafeRawBufferPointer(out), at: offset) > cap {
+                Self.setTTL(cap, in: out, at: offset)
+            }
         }
         return PrerenderedAnswer(bytes: out, rcode: rcode, questionEnd: questionEnd, ednsOptions: [],
                                  recordEnds: recordEnds, ttlOffsets: ttlOffsets)
+    }
+
+    /// The TTL at `offset` (network byte order in the wire form).
+    @inline(__always)
+    static func ttl(in bytes: UnsafeRawBufferPointer, at offset: Int) -> UInt32 {
+        UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+    }
+
+    @inline(__always)
+    static func setTTL(_ ttl: UInt32, in bytes: UnsafeMutableRawBufferPointer, at offset: Int) {
+        bytes.storeBytes(of: ttl.bigEndian, toByteOffset: offset, as: UInt32.self)
     }
 
     /// The Extended DNS Error options among `options`, as OPT rdata (what an answer carries to every client).
@@ -150,12 +156,8 @@ public struct PrerenderedAnswer: Sendable {
         (base + 12).copyMemory(from: query.baseAddress! + 12, byteCount: questionEnd - 12)
         if age > 0 {
             for offset in ttlOffsets where offset < end {
-                let ttl = UInt32(out[offset]) << 24 | UInt32(out[offset + 1]) << 16 | UInt32(out[offset + 2]) << 8 | UInt32(out[offset + 3])
-                let left = ttl - min(ttl, age)
-                out[offset] = UInt8(left >> 24)
-                out[offset + 1] = UInt8((left >> 16) & 0xFF)
-                out[offset + 2] = UInt8((left >> 8) & 0xFF)
-                out[offset + 3] = UInt8(left & 0xFF)
+                let ttl = Self.ttl(in: UnsafeRawBufferPointer(out), at: offset)
+                Self.setTTL(ttl - min(ttl, age), in: out, at: offset)
             }
         }
         guard let edns = view.edns else { return total }
