@@ -3,7 +3,11 @@
 Each server is pinned to CPU 1 and dnsperf (and Knot, the forwarded zone's server) to CPU 0;
 dnsperf offers a fixed rate below saturation, so the figure that matters is the server's CPU time
 (utime+stime from /proc/PID/stat) divided by the queries it answered, and above all the
-fedns/Unbound ratio: absolute figures drift between runs on a shared machine, ratios hold.
+fedns/Unbound ratio. Both servers run side by side (the idle one costs nothing) and each row is
+measured in ROUNDS rounds, Unbound then fedns in each: a ratio is the median of the rounds'
+ratios, with their range. At the lower rates one round's ratio was seen to swing by 0.25 (the CPU
+per answer there is mostly wake-ups, which the machine's other load moves), so a single pass of
+each server minutes apart decided nothing.
 
 Rows (the paths a pod's queries take): cluster names (pre-rendered) at RATE and HIGH_RATE;
 cluster-zone NXDOMAIN and NODATA; forwarded names answered from the cache; forwarded names that
@@ -12,7 +16,7 @@ each server, and fedns at 80 % of its own saturation (lost queries, kernel drops
 cluster answers from a probe beside the load). Last, instructions per query on each path from a
 callgrind pass (bench/callgrind.py; CALLGRIND=0 skips it).
 
-Environment: RATE (20000), HIGH_RATE (50000), SLOW_RATE (5000), DURATION (dnsperf -l, 10),
+Environment: RATE (20000), HIGH_RATE (50000), SLOW_RATE (5000), DURATION (dnsperf -l, 10), ROUNDS (3),
 MIX_SECONDS (10), SERVICES (1000), SERVERS ("unbound fedns"), FEDNS_BIN (default
 .build/release/fedns), BENCH_OUT (bench-out/), CALLGRIND (1), SMOKE (1: two seconds a row,
 low rates and 200 queries a callgrind path: checks the script, measures nothing).
@@ -43,6 +47,7 @@ RATE = int(os.environ.get("RATE", "2000" if SMOKE else "20000"))
 HIGH_RATE = int(os.environ.get("HIGH_RATE", "4000" if SMOKE else "50000"))
 SLOW_RATE = int(os.environ.get("SLOW_RATE", "1000" if SMOKE else "5000"))
 DURATION = int(os.environ.get("DURATION", "2" if SMOKE else "10"))
+ROUNDS = max(1, int(os.environ.get("ROUNDS", "1" if SMOKE else "3")))
 MIX_SECONDS = int(os.environ.get("MIX_SECONDS", "3" if SMOKE else "10"))
 SERVICES = int(os.environ.get("SERVICES", "1000"))
 SERVERS = os.environ.get("SERVERS", "unbound fedns").split()
@@ -225,14 +230,31 @@ def warm(server, files: dict) -> None:
     dnsperf(server.address, files["forward"], passes=1, rate=None)
 
 
-def bench_server(name: str, server, files: dict) -> list[dict]:
-    warm(server, files)
+def bench_rows(servers: dict, files: dict) -> list[dict]:
+    """Every row, ROUNDS times, the servers in turn within a round; per server and row the median
+    round, and for fedns the ratios of its rounds to Unbound's."""
+    for server in servers.values():
+        warm(server, files)
     results = []
     for scenario, key, rate in SCENARIOS:
-        # Unique names: a fresh file per server, so no name was ever cached.
-        queries = files[key]() if callable(files[key]) else files[key]
-        results.append(measure(server, name, scenario, queries, rate))
+        rounds: dict[str, list[dict]] = {name: [] for name in servers}
+        for _ in range(ROUNDS):
+            for name, server in servers.items():
+                # Unique names: a fresh file per run, so no name was ever cached.
+                queries = files[key]() if callable(files[key]) else files[key]
+                rounds[name].append(measure(server, name, scenario, queries, rate))
+        for name, runs in rounds.items():
+            row = dict(median(runs, key=lambda r: r["us_per_answer"]), rounds=len(runs),
+                       lost=sum(r["lost"] for r in runs), sent=min(r["sent"] for r in runs))
+            if name == "fedns" and "unbound" in rounds:
+                row["ratios"] = sorted(f["us_per_answer"] / u["us_per_answer"] for f, u in zip(runs, rounds["unbound"])
+                                       if u["us_per_answer"])
+            results.append(row)
     return results
+
+
+def median(items: list, key):
+    return sorted(items, key=key)[len(items) // 2]
 
 
 def pod_mix(name: str, server, files: dict) -> dict:
@@ -256,23 +278,23 @@ def pod_mix_at(result: dict, server, files: dict, rate: int) -> None:
 
 
 def table(results: list[dict], mixes: list[dict], counts: dict, skipped: dict[str, str]) -> str:
-    base = {(r["scenario"], r["rate"]): r["us_per_answer"] for r in results if r["server"] == "unbound"}
-    rows = ["| scenario | server | offered/s | sent | answered | lost | CPU µs / answer | fedns / unbound | target |",
+    rows = ["| scenario | server | offered/s | sent | answered | lost | CPU µs / answer | fedns / unbound (range) | target |",
             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     verdicts = []
     for r in results:
         ratio, target = "", ""
-        key = (r["scenario"], r["rate"])
-        if r["server"] == "fedns" and base.get(key):
-            value = r["us_per_answer"] / base[key]
+        if r.get("ratios"):
+            value = median(r["ratios"], key=lambda x: x)
             limit = TARGETS[r["scenario"]]
             kept_up = r["sent"] >= 0.99 * r["rate"] * DURATION
             ok = value <= limit and r["lost"] == 0 and kept_up
-            ratio, target = f"{value:.2f}×", f"≤ {limit}× {'met' if ok else 'NOT met'}"
+            ratio = f"{value:.2f}× ({r['ratios'][0]:.2f}–{r['ratios'][-1]:.2f})"
+            target = f"≤ {limit}× {'met' if ok else 'NOT met'}"
             verdicts.append(ok)
         rows.append(f"| {r['scenario']} | {r['server']} | {r['rate']} | {r['sent']} | {r['answered']} | {r['lost']} "
                     f"| {r['us_per_answer']:.2f} | {ratio} | {target} |")
-    lines = rows + ["", f"dnsperf -l {DURATION}, {SERVICES} ClusterIP services; server on CPU {SERVER_CPU}, "
+    lines = rows + ["", f"dnsperf -l {DURATION}, {ROUNDS} rounds (median round per server, sent the least and lost "
+                        f"the sum of the rounds), {SERVICES} ClusterIP services; server on CPU {SERVER_CPU}, "
                         f"dnsperf and Knot on CPU {CLIENT_CPU}; CPU = utime+stime from /proc/PID/stat; answered = "
                         "NOERROR (NODATA included) and NXDOMAIN; a server that sent fewer than 99 % of the offered "
                         "queries did not keep up."]
@@ -345,22 +367,26 @@ def main() -> int:
         raise RuntimeError(f"unknown server {name}")
 
     try:
-        # fedns first on the pod mix: its saturation sets the 80 % rate.
-        for name in sorted(SERVERS, key=lambda n: n != "fedns"):
-            try:
-                server = start(name, ["taskset", "-c", SERVER_CPU])
-            except Exception as e:  # report the other server's half rather than nothing
-                skipped[name] = str(e).splitlines()[0]
-                print(f"bench: {name} did not start: {e}", file=sys.stderr)
-                continue
-            try:
-                print(f"bench: {name} on {server.address[0]}:{server.address[1]}, pid {server.pid}", file=sys.stderr)
-                results.extend(bench_server(name, server, files))
-                mix = pod_mix(name, server, files)
+        servers: dict = {}
+        try:
+            # Unbound first in each round; fedns first on the pod mix: its saturation sets the 80 % rate.
+            for name in sorted(SERVERS, key=lambda n: n != "unbound"):
+                try:
+                    servers[name] = start(name, ["taskset", "-c", SERVER_CPU])
+                except Exception as e:  # report the other server's half rather than nothing
+                    skipped[name] = str(e).splitlines()[0]
+                    print(f"bench: {name} did not start: {e}", file=sys.stderr)
+                    continue
+                print(f"bench: {name} on {servers[name].address[0]}:{servers[name].address[1]}, pid {servers[name].pid}",
+                      file=sys.stderr)
+            results.extend(bench_rows(servers, files))
+            for name in sorted(servers, key=lambda n: n != "fedns"):
+                mix = pod_mix(name, servers[name], files)
                 if name == "fedns":
-                    pod_mix_at(mix, server, files, int(0.8 * mix["saturation"]))
+                    pod_mix_at(mix, servers[name], files, int(0.8 * mix["saturation"]))
                 mixes.append(mix)
-            finally:
+        finally:
+            for server in servers.values():
                 server.stop()
         counts = {}
         if CALLGRIND:
