@@ -38,6 +38,16 @@ def test_dump_gives_instructions_and_malloc_calls(tmp_path):
     assert callgrind.read_dump(str(path)) == (219, 5)
 
 
+def test_instructions_are_the_summary_not_the_totals(tmp_path):
+    # fedns's first dump after start-up carried costs `callgrind_control -z` had not cleared: the
+    # cost lines summed (`totals:`) to millions more than the events counted since zeroing.
+    path = tmp_path / "callgrind.out.2"
+    path.write_text(DUMP.replace("totals: 219", "totals: 17000219"))
+    assert callgrind.read_dump(str(path)) == (219, 5)
+    path.write_text(DUMP.replace("summary: 219\n", ""))
+    assert callgrind.read_dump(str(path))[0] == 219
+
+
 def baseline(cluster: float, hit: float) -> dict:
     return {"cluster": {"instructions": cluster, "mallocs": 0}, "cache-hit": {"instructions": hit, "mallocs": 0}}
 
